@@ -1,0 +1,37 @@
+# Two entry points: `make demo` and `make test`. Both create the virtual environment on first use.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip
+STAMP   := $(VENV)/.installed
+WORK    ?= work_dirs
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+# open3d needs libusb at import time; the Debian package is the only system dependency.
+$(STAMP): setup.cfg pyproject.toml
+	@if ! ldconfig -p | grep -q libusb-1.0.so.0; then \
+		echo "installing libusb-1.0-0 (needed by open3d)"; \
+		(apt-get update -qq && apt-get install -y -qq libusb-1.0-0) || \
+		{ echo "could not install libusb-1.0-0: run 'apt-get install libusb-1.0-0' as root"; exit 1; }; \
+	fi
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip "setuptools>=82" wheel
+	# pinned: these two install from local disk; an unpinned torch downloads gigabytes
+	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
+	$(PIP) install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) tools/demo.py --work-dir $(WORK)/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 tests
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_image.py
+
+clean:
+	rm -rf $(WORK)

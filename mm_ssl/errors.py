@@ -1,0 +1,19 @@
+"""Errors that tools turn into one clear line instead of a traceback.
+
+Every message names the file or key at fault, so a user can act on it without reading code."""
+
+
+class MMSSLError(RuntimeError):
+    """Base class: ``tools/*.py`` print ``error: <message>`` and exit with status 2."""
+
+
+class DataError(MMSSLError):
+    """A dataset path is missing, or a file in it cannot be read or decoded."""
+
+
+class ConfigError(MMSSLError):
+    """A config names an unknown type, or holds a value of the wrong kind."""
+
+
+class CheckpointError(MMSSLError):
+    """A checkpoint cannot be read, or does not match the model it is loaded into."""
