@@ -1,0 +1,8 @@
+from .features import extract_features
+from .knn import knn_accuracy, knn_predict
+from .linear import linear_probe
+
+__all__ = ['extract_features', 'knn_predict', 'knn_accuracy', 'linear_probe']
+from .protocols import build_model, evaluate  # noqa: E402
+
+__all__ += ['build_model', 'evaluate']

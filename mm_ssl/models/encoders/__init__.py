@@ -1,0 +1,4 @@
+from .resnet import ResNet
+from .vit import ViT
+
+__all__ = ['ResNet', 'ViT']

@@ -1,0 +1,3 @@
+from .linear import LinearClsHead
+
+__all__ = ['LinearClsHead']

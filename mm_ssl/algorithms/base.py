@@ -1,0 +1,49 @@
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+
+from mm_ssl.models.heads import LinearClsHead
+from mm_ssl.registry import MODELS
+
+
+class BaseSSL(BaseModel):
+    """An SSL method: an encoder, the method's necks / heads / loss, and an optional online probe.
+
+    Subclasses implement :meth:`compute_loss`. ``forward(mode='tensor')`` returns the encoder's
+    feature vector, which evaluation (kNN, linear probe) and export use.
+
+    Args:
+        encoder: config of the backbone (``feat_dim`` attribute, ``forward(x) -> (B, D)``).
+        data_preprocessor: defaults to :class:`SSLDataPreprocessor` without augmentation.
+        online_probe: ``dict(num_classes=C)`` trains a linear classifier on detached features of
+            the first view during pretraining and logs ``acc_probe`` (solo-learn's online probe).
+    """
+
+    def __init__(self, encoder: dict, data_preprocessor: dict | None = None,
+                 online_probe: dict | None = None, init_cfg=None):
+        # built here: mmengine's BaseModel would look in its root registry, outside the mm_ssl scope
+        preprocessor = MODELS.build(data_preprocessor or dict(type='SSLDataPreprocessor'))
+        super().__init__(data_preprocessor=preprocessor, init_cfg=init_cfg)
+        self.encoder = MODELS.build(encoder)
+        self.probe = LinearClsHead(self.encoder.feat_dim, **online_probe) if online_probe else None
+
+    def build_mlp(self, cfg: dict, in_dim: int):
+        """Build a neck/head config, filling ``in_dim`` from the module it follows."""
+        return MODELS.build(dict(cfg, in_dim=cfg.get('in_dim', in_dim)))
+
+    def compute_loss(self, views: list[torch.Tensor]) -> tuple[dict, torch.Tensor]:
+        """Returns the method's losses and the encoder features (B, D) of ``views[0]``."""
+        raise NotImplementedError
+
+    def forward(self, inputs, data_samples: dict | None = None, mode: str = 'tensor'):
+        if mode == 'tensor':
+            return self.encoder(inputs)
+        if mode == 'loss':
+            losses, feats = self.compute_loss(list(inputs))
+            if self.probe is not None:
+                logits = self.probe(feats.detach())
+                labels = data_samples['label']
+                losses['loss_probe'] = F.cross_entropy(logits, labels)
+                losses['acc_probe'] = (logits.argmax(1) == labels).float().mean() * 100
+            return losses
+        raise ValueError(f'mode must be "tensor" or "loss", got {mode!r}')

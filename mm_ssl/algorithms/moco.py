@@ -1,0 +1,44 @@
+import torch
+
+from mm_ssl.models.memory import KeyQueue
+from mm_ssl.models.momentum import MomentumTarget, cosine_momentum, training_progress
+from mm_ssl.registry import MODELS
+
+from .base import BaseSSL
+
+
+@MODELS.register_module()
+class MoCo(BaseSSL):
+    """MoCo v2 (Chen et al. 2020, "Improved baselines"; v1: He et al. 2020 with a linear neck).
+
+    Queries come from encoder + projector, keys from their momentum copy; the positive of a query
+    is the key of the other view, negatives are the queue of past keys. ``symmetric`` adds the
+    loss with the views swapped (as in MoCo's CIFAR demo).
+    Not done: shuffle-BN across GPUs; the key encoder here uses plain batch statistics.
+    """
+
+    def __init__(self, encoder: dict, neck: dict, queue_size: int = 65536,
+                 momentum: float = 0.999, cosine_schedule: bool = False, symmetric: bool = False,
+                 loss: dict = dict(type='InfoNCELoss', temperature=0.2), **kwargs):
+        super().__init__(encoder, **kwargs)
+        self.projector = self.build_mlp(neck, self.encoder.feat_dim)
+        self.target = MomentumTarget(self.encoder, self.projector)
+        self.queue = KeyQueue(queue_size, self.projector.out_dim)
+        self.criterion = MODELS.build(loss)
+        self.momentum, self.cosine_schedule, self.symmetric = momentum, cosine_schedule, symmetric
+
+    def compute_loss(self, views):
+        b = len(views[0])
+        pair = torch.cat(views[:2])
+        h = self.encoder(pair)                                          # (2B, D)
+        q1, q2 = self.projector(h).chunk(2)                             # (B, d) each
+        m = cosine_momentum(self.momentum, training_progress()) if self.cosine_schedule \
+            else self.momentum
+        self.target.update(self.encoder, self.projector, momentum=m)
+        k1, k2 = self.target(pair).chunk(2)                             # (B, d), no gradient
+        negatives = self.queue.negatives().clone()                      # (K, d), before push
+        loss = self.criterion(q1, k2, negatives)
+        if self.symmetric:
+            loss = (loss + self.criterion(q2, k1, negatives)) / 2
+        self.queue.push(torch.cat([k2, k1]) if self.symmetric else k2)
+        return dict(loss=loss), h[:b]

@@ -1,0 +1,23 @@
+import torch
+
+from mm_ssl.registry import MODELS
+
+from .base import BaseSSL
+
+
+@MODELS.register_module()
+class SimCLR(BaseSSL):
+    """SimCLR (Chen et al. 2020): two views through encoder and projector, NT-Xent between them.
+
+    Both views go through the encoder as one batch, so BatchNorm sees 2B samples.
+    """
+
+    def __init__(self, encoder: dict, neck: dict, loss: dict = dict(type='NTXentLoss'), **kwargs):
+        super().__init__(encoder, **kwargs)
+        self.projector = self.build_mlp(neck, self.encoder.feat_dim)
+        self.criterion = MODELS.build(loss)
+
+    def compute_loss(self, views):
+        h = self.encoder(torch.cat(views[:2]))          # (2B, D)
+        z1, z2 = self.projector(h).chunk(2)             # (B, d) each
+        return dict(loss=self.criterion(z1, z2)), h[:len(views[0])]

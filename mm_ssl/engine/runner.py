@@ -1,0 +1,58 @@
+import datetime
+import os
+
+import torch
+import torch.distributed as dist
+from mmengine.model import MMDistributedDataParallel, convert_sync_batchnorm, is_model_wrapper
+from mmengine.runner import Runner
+
+from mm_ssl.registry import RUNNERS
+
+from .checkpoint import check_matches, read_checkpoint
+
+
+@RUNNERS.register_module()
+class SSLRunner(Runner):
+    """mmengine's Runner, able to train distributed on CPU-only machines.
+
+    mmengine 0.10.7's ``launcher='pytorch'`` always calls ``torch.cuda.set_device`` and gives DDP
+    ``device_ids``, so gloo training on CPUs fails. Without CUDA we initialise the gloo process
+    group ourselves (mmengine then skips its own init) and wrap the model in DDP without device
+    ids. With CUDA, mmengine's own path (NCCL) runs unchanged.
+
+    Checkpoints are checked against the model before mmengine loads them, which would only warn:
+    ``load_from`` must hold every encoder weight, ``resume`` every weight, with equal shapes.
+    """
+
+    def setup_env(self, env_cfg: dict) -> None:
+        if self.distributed and not dist.is_initialized() and not torch.cuda.is_available():
+            if self.launcher != 'pytorch':
+                raise RuntimeError(f'launcher={self.launcher!r} needs CUDA; on CPU use '
+                                   "torchrun ... --launcher pytorch")
+            timeout = env_cfg.get('dist_cfg', {}).get('timeout')
+            kwargs = {'timeout': datetime.timedelta(seconds=timeout)} \
+                if timeout else {}
+            dist.init_process_group('gloo', rank=int(os.environ['RANK']),
+                                    world_size=int(os.environ['WORLD_SIZE']), **kwargs)
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        if not (self.distributed and model_wrapper_cfg is None and not torch.cuda.is_available()):
+            return super().wrap_model(model_wrapper_cfg, model)
+        if self.cfg.get('sync_bn') is not None:
+            model = convert_sync_batchnorm(model, self.cfg.sync_bn)
+        return MMDistributedDataParallel(
+            module=model, broadcast_buffers=False,
+            find_unused_parameters=self.cfg.get('find_unused_parameters', False))
+
+    def _check_checkpoint(self, filename: str, prefix: str) -> None:
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        check_matches(model.state_dict(), read_checkpoint(filename), filename, prefix)
+
+    def load_checkpoint(self, filename: str, *args, **kwargs):
+        self._check_checkpoint(filename, prefix='encoder.')
+        return super().load_checkpoint(filename, *args, **kwargs)
+
+    def resume(self, filename: str, *args, **kwargs):
+        self._check_checkpoint(filename, prefix='')
+        return super().resume(filename, *args, **kwargs)

@@ -1,0 +1,45 @@
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+import mm_ssl  # noqa: F401  (applies the mmengine fixes)
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DIGITS_CONFIGS = {
+    'SimCLR': 'configs/simclr/simclr_resnet18_1xb256-100e_digits.py',
+    'MoCo': 'configs/mocov2/mocov2_resnet18_1xb256-100e_digits.py',
+    'BYOL': 'configs/byol/byol_resnet18_1xb256-100e_digits.py',
+}
+
+
+@pytest.fixture(autouse=True)
+def two_threads():
+    """Tests run as on the target machine: 2 CPU threads."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_config(method: str, work_dir: str, max_iters: int = 4, batch_size: int = 32,
+                checkpoint_interval: int = 2, **model_overrides) -> Config:
+    """A method's digits config shrunk to a few iterations of small batches, iteration-based,
+    with a schedule that does not depend on ``max_iters`` (so split runs equal whole runs)."""
+    cfg = Config.fromfile(osp.join(ROOT, DIGITS_CONFIGS[method]))
+    cfg.work_dir = work_dir
+    cfg.train_dataloader.batch_size = batch_size
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=10**6)
+    cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0,
+                                end=100)]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=checkpoint_interval,
+                                        by_epoch=False)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.log_processor = dict(by_epoch=False)
+    cfg.visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    if method == 'MoCo':
+        cfg.model.queue_size = 64
+    cfg.merge_from_dict(dict(model=model_overrides))
+    return cfg
