@@ -4,12 +4,9 @@ _base_ = [
     '../_base_/schedules/sgd_cosine.py',
     '../_base_/default_runtime.py',
 ]
-view = {{_base_.view}}
 model = dict(encoder=dict(cifar_stem=True),  # 3x3 stem, no max-pool for 32 px
              
-    data_preprocessor=dict(augment=dict(type='MultiViewAugment', views=[
-        dict(view, num=1, blur_p=1.0),
-        dict(view, num=1, blur_p=0.1, solarize_p=0.2)])),
+    data_preprocessor=dict(augment={{_base_.byol_augment}}),
     online_probe=dict(num_classes=10),
     momentum=0.996)
 max_epochs = 200

@@ -29,7 +29,9 @@ def _one_line(exc: BaseException) -> str:
         # mmengine: "'Foo is not in the mm_ssl::model registry. Please check ...'"
         return f'config: unknown type: {str(exc).strip(chr(34) + chr(39)).split(". ")[0]}'
     if isinstance(exc, (MMSSLError, FileNotFoundError)):
-        return str(exc)
+        # an error re-raised from a DataLoader worker carries the worker's traceback
+        return str(exc).strip().splitlines()[-1] if 'Original Traceback' in str(exc) \
+            else str(exc)
     return f'{type(exc).__name__}: {exc}'
 
 
@@ -43,8 +45,8 @@ def exit_on_error():
     except (MMSSLError, FileNotFoundError, KeyError, ValueError, TypeError) as exc:
         if os.environ.get('MM_SSL_TRACEBACK'):
             raise
-        while exc.__cause__ is not None or exc.__context__ is not None:
-            inner = exc.__cause__ or exc.__context__
+        while True:
+            inner = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
             if not isinstance(inner, (MMSSLError, FileNotFoundError, KeyError)):
                 break
             exc = inner

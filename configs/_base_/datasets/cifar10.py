@@ -23,3 +23,6 @@ val_evaluator = dict()
 view = dict(size=image_size, scale=(0.08, 1.0), hflip_p=0.5, jitter=(0.4, 0.4, 0.4, 0.1),
             jitter_p=0.8, gray_p=0.2, blur_p=0.0)
 augment = dict(type='MultiViewAugment', views=[dict(view, num=2)])
+# BYOL's asymmetric pair: blur always on view 1, rarely on view 2, which may be solarized
+byol_augment = dict(type='MultiViewAugment', views=[
+    dict(view, num=1, blur_p=1.0), dict(view, num=1, blur_p=0.1, solarize_p=0.2)])
