@@ -6,7 +6,10 @@ code called per sample (what a Dataset pipeline does with it). Images are random
 (CIFAR-like, 32x32 by default); the PIL images are made before timing, so PIL is not charged for
 the array -> PIL conversion a CIFAR dataset does per item.
 
-    python benchmarks/bench_image.py --batch 256 --repeats 5
+Training step: one SimCLR step (ResNet-18 with the CIFAR stem, 32 px, forward + backward + SGD)
+in samples/s, with the default (NCHW) memory format and with channels_last.
+
+    python benchmarks/bench_image.py --batch 256 --repeats 5 --step-batch 64
 """
 import argparse
 import os
@@ -16,6 +19,7 @@ import torch
 from PIL import Image
 from torchvision import transforms as T
 
+from mm_ssl.algorithms import SimCLR
 from mm_ssl.transforms import MultiViewAugment
 
 RECIPES = {  # 2 views per image each
@@ -79,6 +83,32 @@ def bench_augmentation(batch=256, size=32, repeats=5, device='cpu', recipes=('si
     return rows
 
 
+def bench_train_step(batch=64, size=32, repeats=3, device='cpu'):
+    """SimCLR ResNet-18 (CIFAR stem) training step, NCHW vs channels_last: samples/s."""
+    device = torch.device(device)
+    rows, secs = [], {}
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        torch.manual_seed(0)
+        model = SimCLR(encoder=dict(type='ResNet', depth=18, cifar_stem=True),
+                       neck=dict(type='MLP', hidden_dim=2048, out_dim=128)).to(device)
+        model = model.to(memory_format=fmt)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        views = [torch.randn(batch, 3, size, size, device=device).contiguous(memory_format=fmt)
+                 for _ in range(2)]
+
+        def step():
+            loss = model(views, mode='loss')['loss']
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        secs[str(fmt).split('.')[-1]] = timeit({'step': step}, repeats, device)['step']
+    base = secs['contiguous_format']
+    for name, s in secs.items():
+        rows.append(dict(memory_format=name, device=device.type, batch=batch,
+                         s_per_step=s, samples_per_s=batch / s, speedup=base / s))
+    return rows
+
+
 def print_table(rows, title):
     cols = list(rows[0])
     fmt = lambda v: f'{v:,.1f}' if isinstance(v, float) else str(v)
@@ -98,12 +128,19 @@ def main(argv=None):
     ap.add_argument('--repeats', type=int, default=5, help='timed runs; the median is reported')
     ap.add_argument('--device', default='cpu')
     ap.add_argument('--threads', type=int, default=2, help='torch CPU threads (2 on the CI box)')
+    ap.add_argument('--step-batch', type=int, default=64,
+                    help='images per SimCLR training step (each gives 2 views)')
+    ap.add_argument('--skip-step', action='store_true', help='augmentation only')
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = bench_augmentation(args.batch, args.size, args.repeats, args.device)
     print_table(rows, f'Augmentation, 2 views of {args.batch} uint8 3x{args.size}x{args.size} '
                       f'images, {args.threads} threads, load average {os.getloadavg()[0]:.1f} '
                       f'(speedup = x over torchvision PIL)')
+    if not args.skip_step:
+        rows = bench_train_step(args.step_batch, args.size, max(args.repeats // 2, 2), args.device)
+        print_table(rows, f'SimCLR training step, ResNet-18 CIFAR stem, {args.size} px, '
+                          f'{args.threads} threads (speedup = x over NCHW)')
 
 
 if __name__ == '__main__':

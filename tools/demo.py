@@ -6,8 +6,6 @@ import json
 import os.path as osp
 import time
 
-import torch
-
 from mm_ssl.engine import SSLRunner
 from mm_ssl.engine.cli import exit_on_error, load_config
 from mm_ssl.evaluation import build_model, evaluate
@@ -19,10 +17,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--epochs', type=int, help='shorter or longer pretraining (cosine '
+                        'schedule shortened to match)')
     args = parser.parse_args(argv)
-    torch.set_num_threads(max(torch.get_num_threads(), 1))
 
     cfg = load_config(args.config)
+    if args.epochs:
+        cfg.train_cfg.max_epochs = cfg.param_scheduler[-1].end = args.epochs
+        cfg.train_cfg.val_interval = min(cfg.train_cfg.val_interval, args.epochs)
     cfg.work_dir, cfg.resume = osp.join(args.work_dir, 'simclr_digits'), True
     start = time.time()
     print(f'[1/3] SimCLR pretraining on digits ({cfg.train_cfg.max_epochs} epochs) '

@@ -1,7 +1,7 @@
 _base_ = [
     '../_base_/models/mocov2_resnet18.py',
     '../_base_/datasets/cifar10.py',
-    '../_base_/schedules/sgd_cosine.py',
+    '../_base_/schedules/sgd_cosine_200e.py',
     '../_base_/default_runtime.py',
 ]
 # MoCo's CIFAR-10 demo: queue 4096, momentum 0.99, T 0.1, symmetric loss
@@ -9,9 +9,3 @@ model = dict(encoder=dict(cifar_stem=True),  # 3x3 stem, no max-pool for 32 px
              data_preprocessor=dict(augment={{_base_.augment}}),
              online_probe=dict(num_classes=10),
              loss=dict(temperature=0.1))
-max_epochs = 200
-param_scheduler = [
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs,
-         convert_to_iter_based=True),
-]
-train_cfg = dict(max_epochs=max_epochs, val_interval=10)
