@@ -27,7 +27,8 @@ def load_config(path: str, cfg_options: dict | None = None) -> Config:
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, KeyError) and 'registry' in str(exc):
         # mmengine: "'Foo is not in the mm_ssl::model registry. Please check ...'"
-        return f'config: unknown type: {str(exc).strip(chr(34) + chr(39)).split(". ")[0]}'
+        message = str(exc).strip('"\'')
+        return f'config: unknown type: {message.split(". ")[0]}'
     if isinstance(exc, (MMSSLError, FileNotFoundError)):
         # an error re-raised from a DataLoader worker carries the worker's traceback
         return str(exc).strip().splitlines()[-1] if 'Original Traceback' in str(exc) \

@@ -16,8 +16,9 @@ def linear_probe(train_feats: torch.Tensor, train_labels: torch.Tensor, test_fea
         - train_feats: (N, D); train_labels: (N,); test_feats: (M, D); test_labels: (M,).
     """
     gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    head = LinearClsHead(train_feats.shape[1], num_classes).to(train_feats.device)
+    with torch.random.fork_rng(devices=[]):   # seeded init without touching the caller's RNG
+        torch.manual_seed(seed)
+        head = LinearClsHead(train_feats.shape[1], num_classes).to(train_feats.device)
     opt = torch.optim.SGD(head.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
     steps_per_epoch = -(-len(train_feats) // batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * steps_per_epoch)
