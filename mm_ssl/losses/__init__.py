@@ -1,5 +1,6 @@
 from .contrastive import InfoNCELoss, NTXentLoss, info_nce, nt_xent
 from .negative_free import NormalizedMSELoss, normalized_mse
+from .simipu import cross_modal_loss, intra_modal_loss
 
 __all__ = ['info_nce', 'nt_xent', 'normalized_mse', 'InfoNCELoss', 'NTXentLoss',
-           'NormalizedMSELoss']
+           'NormalizedMSELoss', 'intra_modal_loss', 'cross_modal_loss']
