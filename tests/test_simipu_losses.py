@@ -7,7 +7,7 @@ import torch
 
 from mm_ssl.losses import cross_modal_loss, info_nce, intra_modal_loss
 from mm_ssl.ops.matching import match_points
-from mm_ssl.ops.projection import project_points, sample_at_pixels
+from mm_ssl.ops.projection import project_into_image, sample_at_pixels
 
 
 @pytest.mark.parametrize('seed', range(4))
@@ -39,7 +39,7 @@ def test_projection_equals_hand_computation():
                               [1., 0., 0., 0.2], [0., 0., 0., 1.]], dtype=torch.float64)
     xyz = torch.tensor([[10., 1., -1.], [20., -3., 0.5], [-5., 0., 0.], [10., 50., 0.]],
                        dtype=torch.float64)
-    uv, depth, valid = project_points(xyz, lidar2img, (400, 1300))
+    uv, depth, valid = project_into_image(xyz, lidar2img, (400, 1300))
     for i, (x, y, z) in enumerate(xyz.tolist()):
         u = (700 * x + 600 * y + 10) / (x + 0.2)
         v = (300 * x - 700 * z + 5) / (x + 0.2)
@@ -84,7 +84,7 @@ def test_cross_loss_uses_only_points_in_view_and_trains_both_sides():
     point_feats = [torch.randn(4, 3, requires_grad=True)]
     fmap = torch.randn(1, 3, 2, 2, requires_grad=True)       # stride-4 map of the 8x8 image
     loss = cross_modal_loss(point_feats, xyz, fmap, lidar2img, (8, 8), temperature=0.5)
-    uv, _, valid = project_points(xyz[0], lidar2img[0], (8, 8))
+    uv, _, valid = project_into_image(xyz[0], lidar2img[0], (8, 8))
     assert valid.tolist() == [True, True, False, False]
     ref = info_nce(sample_at_pixels(fmap[0], uv[valid], (8, 8)), point_feats[0][valid], None, 0.5)
     assert loss.item() == pytest.approx(ref.item(), abs=1e-6)

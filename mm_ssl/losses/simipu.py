@@ -3,7 +3,7 @@ Pre-Training for Spatial-Aware Visual Representations", AAAI 2022), batched over
 import torch
 
 from mm_ssl.ops.matching import match_points
-from mm_ssl.ops.projection import project_points, sample_at_pixels
+from mm_ssl.ops.projection import project_into_image, sample_at_pixels
 
 from .contrastive import info_nce
 
@@ -58,7 +58,7 @@ def cross_modal_loss(point_feats: list[torch.Tensor], xyz: list[torch.Tensor],
     """
     queries, keys = [], []
     for f, (feats, points) in enumerate(zip(point_feats, xyz)):
-        uv, _, valid = project_points(points, lidar2img[f], image_hw)
+        uv, _, valid = project_into_image(points, lidar2img[f], image_hw)
         queries.append(sample_at_pixels(pixel_feature_maps[f], uv[valid], image_hw))
         keys.append(feats[valid])
     return info_nce(torch.cat(queries), torch.cat(keys), temperature=temperature)

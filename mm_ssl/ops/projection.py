@@ -3,22 +3,30 @@ import torch
 import torch.nn.functional as F
 
 
-def project_points(xyz: torch.Tensor, lidar2img: torch.Tensor, image_hw: tuple[int, int],
-                   min_depth: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Pixel coordinates of LiDAR points: ``lidar2img @ [x y z 1]`` divided by depth, where
-    ``lidar2img = P2 · R0_rect · Tr_velo_to_cam`` (with any resize / flip of the image folded in).
-
-    A point is valid only with positive depth and inside the image: unlike SimIPU's official
-    code, points behind the camera or outside the frame must not be paired with a pixel.
+def project_points(xyz, lidar2img):
+    """Pixel coordinates and depth of points under a 4x4 ``lidar2img`` = ``P · R0_rect ·
+    Tr_velo_to_cam`` (with any resize / flip of the image folded in); numpy or torch, same dtype
+    for both arguments. Depth <= 0 means behind the camera (uv is then meaningless).
 
     Shape:
-        - xyz: (N, 3); lidar2img: (4, 4).
-        - output: uv (N, 2) in pixels (x right, y down), depth (N,), valid (N,) bool.
+        xyz: (N, 3); returns uv (N, 2) in pixels (x right, y down, centres at integers),
+        depth (N,).
     """
-    homo = torch.cat([xyz, torch.ones_like(xyz[:, :1])], dim=1)           # (N, 4)
-    cam = homo @ lidar2img.to(xyz.dtype).T                                 # (N, 4)
+    cam = xyz @ lidar2img[:3, :3].T + lidar2img[:3, 3]
     depth = cam[:, 2]
-    uv = cam[:, :2] / depth.clamp(min=min_depth).unsqueeze(1)
+    return cam[:, :2] / depth[:, None], depth
+
+
+def project_into_image(xyz: torch.Tensor, lidar2img: torch.Tensor, image_hw: tuple[int, int],
+                       min_depth: float = 1e-3):
+    """:func:`project_points` plus which points are seen: positive depth and inside the image.
+    Unlike SimIPU's official code, points behind the camera or outside the frame must not be
+    paired with a pixel.
+
+    Shape:
+        xyz: (N, 3); lidar2img: (4, 4); returns uv (N, 2), depth (N,), valid (N,) bool.
+    """
+    uv, depth = project_points(xyz, lidar2img.to(xyz.dtype))
     h, w = image_hw
     valid = (depth > min_depth) & (uv[:, 0] >= 0) & (uv[:, 0] <= w - 1) \
         & (uv[:, 1] >= 0) & (uv[:, 1] <= h - 1)

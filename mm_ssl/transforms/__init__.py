@@ -1,7 +1,11 @@
 from .multiview import (MultiViewAugment, ViewAugment, adjust_brightness, adjust_contrast,
                         adjust_hue, adjust_saturation, gaussian_blur, resized_crop, rgb_to_grayscale,
                         sample_crop_boxes, solarize)
+from .points import (GlobalAugment, GlobalAugRecord, ImageResizeFlip, range_filter, sample_points,
+                     sparse_shape, voxelize, voxelize_batch)
 
 __all__ = ['ViewAugment', 'MultiViewAugment', 'sample_crop_boxes', 'resized_crop',
            'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue',
-           'rgb_to_grayscale', 'gaussian_blur', 'solarize']
+           'rgb_to_grayscale', 'gaussian_blur', 'solarize', 'GlobalAugment', 'GlobalAugRecord',
+           'ImageResizeFlip', 'range_filter', 'sample_points', 'sparse_shape', 'voxelize',
+           'voxelize_batch']
