@@ -1,4 +1,5 @@
 from .resnet import ResNet
 from .vit import ViT
+from .voxel_backbone import VoxelBackBone8x
 
-__all__ = ['ResNet', 'ViT']
+__all__ = ['ResNet', 'ViT', 'VoxelBackBone8x']

@@ -1,0 +1,168 @@
+"""Speed of mm_ssl's exact CPU sparse convolutions against spconv 2.3.8's own CPU path, on
+OpenPCDet's VoxelBackBone8x and one KITTI-sized frame.
+
+The frame is a ray-cast 64-beam sweep (HDL-64E elevations, the camera's 90 deg field of view:
+ground, eight cars, two walls; about 16k points), mean-VFE voxelised (x, y, z, intensity) into
+KITTI's grid: voxel [0.05, 0.05, 0.1], range [0, -40, -3, 70.4, 40, 1], sparse shape
+[41, 1600, 1408]. Both backbones hold the same weights and run in train mode (BN batch
+statistics), as in pretraining. spconv's CPU path is only exact with one thread and cannot run a
+backward without a CUDA driver; it is timed at 1 thread (the safe setting) and, for reference, at
+2 threads, where its output is wrong on some rows.
+
+    python benchmarks/bench_sparse.py --repeats 7
+"""
+import argparse
+import contextlib
+import copy
+import io
+import math
+import os
+import time
+
+import spconv.pytorch as spconv
+import torch
+
+from mm_ssl.models.encoders import VoxelBackBone8x
+from mm_ssl.ops import SparseConv3d, SubMConv3d
+
+VOXEL, RANGE, SHAPE = (0.05, 0.05, 0.1), (0, -40, -3, 70.4, 40, 1), [41, 1600, 1408]
+
+
+def lidar_sweep(seed=0, n_az=270, fov=90.0):
+    """(N, 4) x, y, z, intensity: 64 beams x ``n_az`` azimuths ray-cast on the ground 1.73 m
+    below the sensor, 8 car-sized boxes and two walls."""
+    g = torch.Generator().manual_seed(seed)
+    e, a = torch.meshgrid(torch.deg2rad(torch.linspace(-24.8, 2.0, 64)),
+                          torch.deg2rad(torch.linspace(-fov / 2, fov / 2, n_az)), indexing='ij')
+    d = torch.stack([e.cos() * a.cos(), e.cos() * a.sin(), e.sin()], -1).reshape(-1, 3)
+    cars = torch.cat([torch.rand(8, 1, generator=g) * 50 + 6,
+                      torch.rand(8, 1, generator=g) * 30 - 15, torch.full((8, 1), -0.98)], 1)
+    centre = torch.cat([cars, torch.tensor([[40.0, 22.0, 0.0], [40.0, -25.0, 0.0]])])
+    half = torch.cat([torch.tensor([[2.0, 0.9, 0.75]]).expand(8, 3),
+                      torch.tensor([[40.0, 0.3, 1.8]]).expand(2, 3)])
+    inv = 1 / torch.where(d.abs() < 1e-9, torch.full_like(d, 1e-9), d)
+    t0, t1 = (centre - half)[None] * inv[:, None], (centre + half)[None] * inv[:, None]
+    t_near, t_far = torch.minimum(t0, t1).amax(-1), torch.maximum(t0, t1).amin(-1)
+    t_box = torch.where((t_near <= t_far) & (t_near > 0), t_near, math.inf).amin(-1)
+    t = torch.minimum(t_box, torch.where(d[:, 2] < 0, -1.73 / d[:, 2], math.inf))
+    hit = t < 80
+    t = t[hit] * (1 + 0.002 * torch.randn(int(hit.sum()), generator=g))
+    return torch.cat([d[hit] * t[:, None], torch.rand(len(t), 1, generator=g)], 1)
+
+
+def voxelize(points):
+    """Mean-VFE voxels in KITTI's grid as a one-frame SparseConvTensor, indices (0, z, y, x)."""
+    size, lo = torch.tensor(VOXEL), torch.tensor(RANGE[:3])
+    c = ((points[:, :3] - lo) / size).floor().long()
+    keep = ((c >= 0) & (c < torch.tensor(SHAPE[::-1]))).all(1)
+    c = torch.cat([torch.zeros(int(keep.sum()), 1, dtype=torch.long), c[keep].flip(1)], 1)
+    uniq, inv = torch.unique(c, dim=0, return_inverse=True)
+    n = torch.zeros(len(uniq)).index_add_(0, inv, torch.ones(len(inv)))
+    feats = torch.zeros(len(uniq), 4).index_add_(0, inv, points[keep]) / n[:, None]
+    return spconv.SparseConvTensor(feats, uniq.int(), SHAPE, 1)
+
+
+def spconv_twin(model):
+    """A copy of ``model`` whose convs are spconv's own classes (our classes only override the
+    CPU compute, so the swap keeps every parameter and indice_key)."""
+    twin = copy.deepcopy(model)
+    theirs = {SubMConv3d: spconv.SubMConv3d, SparseConv3d: spconv.SparseConv3d}
+    for m in twin.modules():
+        if type(m) in theirs:
+            m.__class__ = theirs[type(m)]
+    return twin
+
+
+def run(model, x, threads, backward):
+    torch.set_num_threads(threads)
+    if backward:
+        model.zero_grad(set_to_none=True)
+        model(x)['encoded_spconv_tensor'].features.sum().backward()
+        return None
+    with torch.no_grad():
+        return model(x)['encoded_spconv_tensor']
+
+
+def timeit(fns, repeats, warmup=1):
+    """Median and min wall time in ms of each of ``fns``, run round-robin so that load from
+    other processes hits all of them alike."""
+    times = {k: [] for k in fns}
+    for i in range(warmup + repeats):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            if i >= warmup:
+                times[k].append(1e3 * (time.perf_counter() - t0))
+    return {k: (sorted(t)[len(t) // 2], min(t)) for k, t in times.items()}
+
+
+def main(repeats=7, n_az=270, seed=0):
+    points = lidar_sweep(seed, n_az)
+    x = voxelize(points)
+    ours = VoxelBackBone8x(4, SHAPE).train()
+    theirs = spconv_twin(ours)
+    before = torch.get_num_threads()
+
+    ref = run(theirs, x, 1, False)
+    out = {t: run(ours, x, t, False) for t in (1, 2)}
+    inexact = run(theirs, x, 2, False)
+    err = {'mm_ssl': {t: (o.features - ref.features).abs().max().item() for t, o in out.items()},
+           'spconv': {1: 0.0, 2: (inexact.features - ref.features).abs().max().item()}}
+    try:
+        sink = io.StringIO()  # spconv prints its own report of the exception first
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            run(theirs, x, 1, True)
+        crash = None
+    except RuntimeError as e:
+        crash = str(e).strip().splitlines()[0]
+
+    fns = {('mm_ssl', 2, 'fwd'): lambda: run(ours, x, 2, False),
+           ('mm_ssl', 2, 'fwd+bwd'): lambda: run(ours, x, 2, True),
+           ('mm_ssl', 1, 'fwd'): lambda: run(ours, x, 1, False),
+           ('mm_ssl', 1, 'fwd+bwd'): lambda: run(ours, x, 1, True),
+           ('spconv', 1, 'fwd'): lambda: run(theirs, x, 1, False),
+           ('spconv', 2, 'fwd'): lambda: run(theirs, x, 2, False)}
+    if crash is None:
+        fns[('spconv', 1, 'fwd+bwd')] = lambda: run(theirs, x, 1, True)
+        fns[('spconv', 2, 'fwd+bwd')] = lambda: run(theirs, x, 2, True)
+    load = os.getloadavg()[0]
+    ms = timeit(fns, repeats)
+    torch.set_num_threads(before)
+
+    print(f'KITTI-sized frame: {len(points)} points -> {len(x.indices)} voxels in {SHAPE}; '
+          f'encoded: {len(ref.indices)} voxels x 128 on {ref.spatial_shape}')
+    print(f'VoxelBackBone8x, train mode, median (min) of {repeats} runs in ms; load average '
+          f'{load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (2-thread runs slow '
+          f'down sharply when other processes hold the cores)\n')
+    head = f"{'path':8} {'threads':>7}  {'max |diff| vs spconv 1t':>24}  {'forward':>16}  " \
+           f"{'forward+backward':>16}"
+    print(head + '\n' + '-' * len(head))
+    for path, t in [('mm_ssl', 2), ('mm_ssl', 1), ('spconv', 1), ('spconv', 2)]:
+        cells = [f'{ms[k][0]:8.1f} ({ms[k][1]:5.1f})' if (k := (path, t, task)) in ms else
+                 f"{'crashes':>16}" for task in ('fwd', 'fwd+bwd')]
+        print(f'{path:8} {t:7d}  {err[path][t]:24.2e}  ' + '  '.join(cells))
+
+    ours_fb, ours_f = ms[('mm_ssl', 2, 'fwd+bwd')][0], ms[('mm_ssl', 2, 'fwd')][0]
+    theirs_f = ms[('spconv', 1, 'fwd')][0]
+    rows = [('forward', ours_f, theirs_f)]
+    if crash is None:
+        rows.insert(0, ('forward+backward', ours_fb, ms[('spconv', 1, 'fwd+bwd')][0]))
+    else:
+        rows[:0] = [('forward+backward', ours_fb, None),
+                    ('  vs spconv forward only', ours_fb, theirs_f)]
+    print(f"\n{'median ms':26} {'mm_ssl, 2 threads':>17} {'spconv, 1 thread':>17} "
+          f"{'spconv / mm_ssl':>16}")
+    for name, a, b in rows:
+        print(f'{name:26} {a:17.1f} ' + (f"{'backward crashes':>17} {'-':>16}" if b is None else
+                                         f'{b:17.1f} {b / a:16.2f}'))
+    if crash is not None:
+        print(f'\nspconv backward on CPU raised RuntimeError: {crash}')
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--repeats', type=int, default=7)
+    ap.add_argument('--azimuths', type=int, default=270, help='rays per beam (270: ~16k points)')
+    ap.add_argument('--seed', type=int, default=0)
+    args = ap.parse_args()
+    main(args.repeats, args.azimuths, args.seed)
