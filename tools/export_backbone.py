@@ -1,0 +1,53 @@
+"""Export a pretrained encoder for a detection / downstream codebase:
+
+    python tools/export_backbone.py CKPT --format {openpcdet,mmdet3d,torchvision} --out F
+
+openpcdet:   {'model_state': {'backbone_3d.*'}}  -> OpenPCDet --pretrained_model F
+mmdet3d:     {'state_dict': {'middle_encoder.*'}} -> load_from / init_cfg checkpoint
+torchvision: a ResNet state dict                   -> resnet50().load_state_dict(sd, strict=False)
+
+The point encoder is read from ``point_encoder.*`` (SimIPU), the image encoder from
+``image_encoder.*`` or ``encoder.*`` (image methods); ``--prefix`` picks another."""
+import argparse
+import os
+import os.path as osp
+
+import torch
+
+from mm_ssl.engine.checkpoint import read_checkpoint
+from mm_ssl.engine.cli import exit_on_error
+from mm_ssl.engine.export import sub_state, to_mmdet3d, to_openpcdet, to_torchvision
+from mm_ssl.errors import CheckpointError
+
+CONVERTERS = {'openpcdet': to_openpcdet, 'mmdet3d': to_mmdet3d, 'torchvision': to_torchvision}
+DEFAULT_PREFIXES = {'openpcdet': ('point_encoder.',), 'mmdet3d': ('point_encoder.',),
+                    'torchvision': ('image_encoder.', 'encoder.')}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('checkpoint')
+    parser.add_argument('--format', choices=sorted(CONVERTERS), required=True)
+    parser.add_argument('--out', required=True)
+    parser.add_argument('--prefix', help='module prefix of the encoder in the checkpoint')
+    args = parser.parse_args(argv)
+
+    state = read_checkpoint(args.checkpoint)
+    prefixes = (args.prefix,) if args.prefix else DEFAULT_PREFIXES[args.format]
+    prefix = next((p for p in prefixes if any(k.startswith(p) for k in state)), prefixes[0])
+    try:
+        exported = CONVERTERS[args.format](sub_state(state, prefix, args.checkpoint))
+    except ValueError as exc:
+        raise CheckpointError(f'{args.checkpoint}: {exc}') from None
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    tmp = f'{args.out}.tmp'
+    torch.save(exported, tmp)
+    os.replace(tmp, args.out)   # never leave a half-written export behind
+    tensors = next(iter(exported.values())) if args.format != 'torchvision' else exported
+    print(f'wrote {args.out}: {len(tensors)} tensors from {prefix}* ({args.format})')
+
+
+if __name__ == '__main__':
+    with exit_on_error():
+        main()
