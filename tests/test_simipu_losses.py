@@ -67,7 +67,8 @@ def test_intra_loss_exact_pairs_equal_explicit_info_nce():
     fa = [torch.randn(7, 4, generator=g), torch.randn(5, 4, generator=g)]
     perms = [torch.randperm(7, generator=g), torch.randperm(5, generator=g)]
     fb = [torch.randn(7, 4, generator=g), torch.randn(5, 4, generator=g)]
-    loss = intra_modal_loss(fa, fb, xyz_a=None, shared_index=perms, temperature=0.1)
+    loss = intra_modal_loss(fa, fb, pairs=[(p, torch.arange(len(p))) for p in perms],
+                            temperature=0.1)
     ref = info_nce(torch.cat(fb), torch.cat([fa[0][perms[0]], fa[1][perms[1]]]), temperature=0.1)
     assert loss.item() == pytest.approx(ref.item(), abs=1e-6)
     # the same pairs found by matching points moved back into view A's frame

@@ -134,7 +134,7 @@ class KittiPointImageDataset(Dataset):
             raise DataError(f'{lidar_path}: no points inside point_range {self.point_range}')
         if self.num_points:
             points = sample_points(points, self.num_points)[0]
-        return dict(points=points, image=image, img_shape=(h, w),
+        return dict(points=points, image=image, img_shape=(h, w), img_flip=False,
                     lidar2img=torch.from_numpy(lidar2img(calib, self.camera)),
                     sample_idx=self.data_list[i]['sample_idx'], idx=i,
                     lidar_path=str(lidar_path), img_path=str(img_path), calib_path=str(calib_path))

@@ -9,8 +9,9 @@ from .contrastive import info_nce
 
 
 def intra_modal_loss(feats_a: list[torch.Tensor], feats_b: list[torch.Tensor],
-                     xyz_a: list[torch.Tensor], xyz_b_in_a: list[torch.Tensor] | None = None,
-                     shared_index: list[torch.Tensor] | None = None,
+                     xyz_a: list[torch.Tensor] | None = None,
+                     xyz_b_in_a: list[torch.Tensor] | None = None,
+                     pairs: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
                      max_distance: float = 0.5, temperature: float = 0.07) -> torch.Tensor:
     r"""Point-level InfoNCE between two augmented views of each cloud (SimIPU eq. 2):
 
@@ -19,20 +20,21 @@ def intra_modal_loss(feats_a: list[torch.Tensor], feats_b: list[torch.Tensor],
         \frac{\exp(f^B_j \cdot f^A_i / \tau)}{\sum_{k} \exp(f^B_j \cdot f^A_k / \tau)}
 
     over the matched pairs (i, j) of all frames; every other matched view-A point of the batch is
-    a negative. Pairs come from ``shared_index`` when view B is a permutation of view A's points
-    (point j of B is point ``shared_index[j]`` of A: exact, no matching), else from Hungarian
-    matching of A against B's points mapped back into A's frame, gated by ``max_distance``.
+    a negative. ``pairs[f] = (index into A, index into B)`` are given when the correspondence is
+    known (view B is a permutation of view A's points: exact, no matching), else found by
+    Hungarian matching of A against B's points mapped back into A's frame, gated by
+    ``max_distance``.
     View A is the key: detach it (or use a momentum encoder) in the caller as the method needs.
 
     Shape:
         - feats_a[f]: (N_f, D); feats_b[f]: (M_f, D); xyz_a[f]: (N_f, 3); xyz_b_in_a[f]: (M_f, 3).
-        - shared_index[f]: (M_f,) int64.
+        - pairs[f]: two (P_f,) int64 tensors.
         - output: scalar.
     """
     queries, keys = [], []
     for f, (fa, fb) in enumerate(zip(feats_a, feats_b)):
-        if shared_index is not None:
-            ia, ib = shared_index[f], torch.arange(len(fb), device=fb.device)
+        if pairs is not None:
+            ia, ib = pairs[f]
         else:
             ia, ib = match_points(xyz_a[f], xyz_b_in_a[f], max_distance)
         queries.append(fb[ib])
@@ -42,7 +44,8 @@ def intra_modal_loss(feats_a: list[torch.Tensor], feats_b: list[torch.Tensor],
 
 def cross_modal_loss(point_feats: list[torch.Tensor], xyz: list[torch.Tensor],
                      pixel_feature_maps: torch.Tensor, lidar2img: torch.Tensor,
-                     image_hw: tuple[int, int], temperature: float = 0.07) -> torch.Tensor:
+                     image_hw: tuple[int, int], valid_hw: list[tuple[int, int]] | None = None,
+                     temperature: float = 0.07) -> torch.Tensor:
     r"""2D-3D InfoNCE (SimIPU eq. 4): the image feature at the pixel a LiDAR point projects to
     is the query, that point's feature its positive key, the other points of the batch negatives.
 
@@ -54,11 +57,13 @@ def cross_modal_loss(point_feats: list[torch.Tensor], xyz: list[torch.Tensor],
         - point_feats[f]: (N_f, D); xyz[f]: (N_f, 3) in the frame ``lidar2img`` expects.
         - pixel_feature_maps: (F, D, h, w) for images of size ``image_hw`` (any stride).
         - lidar2img: (F, 4, 4).
+        - valid_hw[f]: the unpadded size of image f (default ``image_hw``).
         - output: scalar.
     """
     queries, keys = [], []
     for f, (feats, points) in enumerate(zip(point_feats, xyz)):
-        uv, _, valid = project_into_image(points, lidar2img[f], image_hw)
+        uv, _, valid = project_into_image(points, lidar2img[f],
+                                          valid_hw[f] if valid_hw else image_hw)
         queries.append(sample_at_pixels(pixel_feature_maps[f], uv[valid], image_hw))
         keys.append(feats[valid])
     return info_nce(torch.cat(queries), torch.cat(keys), temperature=temperature)

@@ -3,6 +3,7 @@ from mmengine.model import BaseDataPreprocessor
 
 from mm_ssl.ops.dist import world_info
 from mm_ssl.registry import MODELS, TRANSFORMS
+from mm_ssl.transforms.points import voxelize_batch
 
 
 @MODELS.register_module()
@@ -50,3 +51,41 @@ class SSLDataPreprocessor(BaseDataPreprocessor):
             else self._normalize(img)
         samples = {k: v for k, v in data.items() if k != 'img'}
         return dict(inputs=inputs, data_samples=samples)
+
+
+@MODELS.register_module()
+class PointImagePreprocessor(BaseDataPreprocessor):
+    """Batches SimIPU samples (collated with ``pseudo_collate``: lists) on the model's device:
+    voxelises both point views for the sparse encoder, pads and normalises the images.
+
+    Output ``inputs``: ``voxels_a`` / ``voxels_b`` (features (M, C), coords (M, 4) = (b, z, y, x)),
+    ``points_a`` / ``points_b`` (lists of (N, C)), ``perm`` (row j of view B is row perm[j] of
+    view A), ``images`` (B, 3, H, W) float, ``lidar2img`` (B, 4, 4) for view A, ``image_hw``
+    (H, W) of the padded batch and ``valid_hw`` (the unpadded size of each image).
+    """
+
+    def __init__(self, voxel_size=(0.05, 0.05, 0.1), point_range=(0, -40, -3, 70.4, 40, 1),
+                 mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375)):
+        super().__init__()
+        self.voxel_size, self.point_range = tuple(voxel_size), tuple(point_range)
+        self.register_buffer('mean', torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer('std', torch.tensor(std).view(1, -1, 1, 1), persistent=False)
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        data = self.cast_data(data)
+        h = max(img.shape[-2] for img in data['image'])
+        w = max(img.shape[-1] for img in data['image'])
+        images = torch.stack([torch.nn.functional.pad(img, (0, w - img.shape[-1],
+                                                             0, h - img.shape[-2]))
+                              for img in data['image']])
+        inputs = dict(
+            images=(images.float() - self.mean) / self.std,
+            lidar2img=torch.stack(data['lidar2img']).float(),
+            image_hw=(h, w), valid_hw=[tuple(s) for s in data['img_shape']],
+            points_a=data['points'], points_b=data['points_b'],
+            perm=[rec.perm.to(self.mean.device) for rec in data['aug']])
+        for view in ('a', 'b'):
+            feats, coords, _ = voxelize_batch(inputs[f'points_{view}'], self.voxel_size,
+                                              self.point_range)
+            inputs[f'voxels_{view}'] = (feats, coords)
+        return dict(inputs=inputs, data_samples=dict(sample_idx=data.get('sample_idx')))

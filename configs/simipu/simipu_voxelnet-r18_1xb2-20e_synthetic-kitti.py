@@ -1,0 +1,20 @@
+_base_ = ['../_base_/datasets/synthetic_kitti.py', '../_base_/default_runtime.py']
+
+mlp = dict(type='MLP', hidden_dim=256, out_dim=128, num_layers=3)   # SimIPU: 3 layers, BN, 128-d
+model = dict(
+    type='SimIPU',
+    point_encoder=dict(type='VoxelBackBone8x', in_channels=4, sparse_shape=(41, 1600, 1408)),
+    image_encoder=dict(type='ResNet', depth=18, out_maps=('layer4',)),
+    intra_head=mlp, point_cross_head=mlp, image_cross_head=mlp,
+    point_layer='x_conv4', num_contrast_points=1024, temperature=0.07,
+    data_preprocessor=dict(type='PointImagePreprocessor', voxel_size={{_base_.voxel_size}},
+                           point_range={{_base_.point_range}}))
+
+max_epochs = 20
+# SimIPU's recipe uses AdamW for the point encoder and SGD for the rest; one AdamW here
+optim_wrapper = dict(type='OptimWrapper',
+                     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.95, 0.99), weight_decay=0.01),
+                     clip_grad=dict(max_norm=10.0))
+param_scheduler = [dict(type='ExponentialLR', gamma=0.99, by_epoch=True)]   # SimIPU: 0.99/epoch
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=5))

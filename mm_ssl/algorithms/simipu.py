@@ -1,0 +1,99 @@
+import spconv.pytorch as spconv
+import torch
+from mmengine.model import BaseModel
+
+from mm_ssl.losses import cross_modal_loss, intra_modal_loss
+from mm_ssl.models.encoders.voxel_backbone import STRIDES_ZYX, gather_point_features
+from mm_ssl.registry import MODELS
+
+
+@MODELS.register_module()
+class SimIPU(BaseModel):
+    """SimIPU (Li et al., AAAI 2022) with a sparse-convolution point encoder, so the pretrained
+    point branch transfers to voxel detectors (SECOND, PV-RCNN, CenterPoint), which the official
+    PointNet++ branch cannot.
+
+    - intra-modal: the two point views go through the same encoder; point j of view B is point
+      ``perm[j]`` of view A (exact pairs, no matching needed); InfoNCE over the sampled points of
+      the batch with view A detached as the key (SimIPU's choice).
+    - inter-modal: view-A points projected into the image; only points with positive depth inside
+      the image pair with the image feature at their pixel; both heads receive gradient.
+
+    Point features are those of the voxel holding each point at ``point_layer`` (``x_conv4``,
+    stride 8 by default); points whose voxel is empty there are left out of the losses.
+
+    Args:
+        point_encoder, image_encoder: configs of a VoxelBackBone8x-like encoder and a ResNet with
+            ``out_maps=('layer4',)`` (stride 32, SimIPU's C5).
+        intra_head, point_cross_head, image_cross_head: MLP configs (``in_dim`` filled in).
+        num_contrast_points: points per frame in the contrastive losses (SimIPU: 1024).
+    """
+
+    def __init__(self, point_encoder: dict, image_encoder: dict, intra_head: dict,
+                 point_cross_head: dict, image_cross_head: dict, data_preprocessor: dict,
+                 point_layer: str = 'x_conv4', num_contrast_points: int = 1024,
+                 temperature: float = 0.07, intra_weight: float = 1.0,
+                 cross_weight: float = 1.0, init_cfg=None):
+        super().__init__(data_preprocessor=MODELS.build(data_preprocessor), init_cfg=init_cfg)
+        self.point_encoder = MODELS.build(point_encoder)
+        self.image_encoder = MODELS.build(image_encoder)
+        point_dim = self.point_encoder.map_channels[point_layer]
+        self.intra_head = MODELS.build(dict(intra_head, in_dim=point_dim))
+        self.point_cross_head = MODELS.build(dict(point_cross_head, in_dim=point_dim))
+        self.image_cross_head = MODELS.build(dict(image_cross_head,
+                                                  in_dim=self.image_encoder.feat_dim))
+        self.point_layer, self.num_contrast_points = point_layer, num_contrast_points
+        self.temperature, self.intra_weight, self.cross_weight = \
+            temperature, intra_weight, cross_weight
+
+    def point_features(self, voxels, points):
+        """Per-point features (list of (N_f, C)) and validity masks of one view."""
+        feats, coords = voxels
+        batch = len(points)
+        sp = spconv.SparseConvTensor(feats, coords, self.point_encoder.sparse_shape, batch)
+        out = self.point_encoder(sp)['multi_scale_3d_features'][self.point_layer]
+        xyz = torch.cat([p[:, :3] for p in points])
+        batch_idx = torch.cat([torch.full((len(p),), f, device=xyz.device)
+                               for f, p in enumerate(points)])
+        pre = self.data_preprocessor
+        per_point, valid = gather_point_features(out, xyz, batch_idx, pre.voxel_size,
+                                                 pre.point_range, STRIDES_ZYX[self.point_layer])
+        sizes = [len(p) for p in points]
+        return per_point.split(sizes), valid.split(sizes)
+
+    def _subsample(self, index: torch.Tensor) -> torch.Tensor:
+        if len(index) <= self.num_contrast_points:
+            return index
+        return index[torch.randperm(len(index), device=index.device)[:self.num_contrast_points]]
+
+    def loss(self, inputs: dict) -> dict:
+        feats_a, valid_a = self.point_features(inputs['voxels_a'], inputs['points_a'])
+        feats_b, valid_b = self.point_features(inputs['voxels_b'], inputs['points_b'])
+
+        pairs, cross_idx = [], []
+        for perm, va, vb in zip(inputs['perm'], valid_a, valid_b):
+            ib = self._subsample(torch.nonzero(va[perm] & vb)[:, 0])
+            pairs.append((perm[ib], ib))
+            cross_idx.append(self._subsample(torch.nonzero(va)[:, 0]))
+        # heads run on the sampled points only; view A is the key and gets no gradient
+        key_a = [self.intra_head(fa[ia]).detach() for fa, (ia, _) in zip(feats_a, pairs)]
+        query_b = [self.intra_head(fb[ib]) for fb, (_, ib) in zip(feats_b, pairs)]
+        ranges = [(torch.arange(len(ia), device=ia.device),) * 2 for ia, _ in pairs]
+        loss_intra = intra_modal_loss(key_a, query_b, pairs=ranges, temperature=self.temperature)
+
+        _, maps = self.image_encoder(inputs['images'], return_maps=True)
+        c5 = maps['layer4']                                                  # (B, C, H/32, W/32)
+        b, c, h, w = c5.shape
+        pixels = self.image_cross_head(c5.permute(0, 2, 3, 1).reshape(-1, c))   # per pixel
+        pixel_maps = pixels.view(b, h, w, -1).permute(0, 3, 1, 2)
+        point_side = [self.point_cross_head(fa[idx]) for fa, idx in zip(feats_a, cross_idx)]
+        xyz = [p[idx, :3] for p, idx in zip(inputs['points_a'], cross_idx)]
+        loss_cross = cross_modal_loss(point_side, xyz, pixel_maps, inputs['lidar2img'],
+                                      inputs['image_hw'], inputs['valid_hw'], self.temperature)
+        return dict(loss_intra=self.intra_weight * loss_intra,
+                    loss_cross=self.cross_weight * loss_cross)
+
+    def forward(self, inputs, data_samples=None, mode: str = 'loss'):
+        if mode == 'loss':
+            return self.loss(inputs)
+        raise ValueError(f'SimIPU supports mode="loss" only, got {mode!r}')
