@@ -15,40 +15,18 @@ import argparse
 import contextlib
 import copy
 import io
-import math
 import os
 import time
 
 import spconv.pytorch as spconv
 import torch
 
+from mm_ssl.datasets.synthetic_scene import lidar_sweep
 from mm_ssl.models.encoders import VoxelBackBone8x
 from mm_ssl.ops import SparseConv3d, SubMConv3d
 from mm_ssl.transforms.points import voxelize_batch
 
 VOXEL, RANGE, SHAPE = (0.05, 0.05, 0.1), (0, -40, -3, 70.4, 40, 1), [41, 1600, 1408]
-
-
-def lidar_sweep(seed=0, n_az=270, fov=90.0):
-    """(N, 4) x, y, z, intensity: 64 beams x ``n_az`` azimuths ray-cast on the ground 1.73 m
-    below the sensor, 8 car-sized boxes and two walls."""
-    g = torch.Generator().manual_seed(seed)
-    e, a = torch.meshgrid(torch.deg2rad(torch.linspace(-24.8, 2.0, 64)),
-                          torch.deg2rad(torch.linspace(-fov / 2, fov / 2, n_az)), indexing='ij')
-    d = torch.stack([e.cos() * a.cos(), e.cos() * a.sin(), e.sin()], -1).reshape(-1, 3)
-    cars = torch.cat([torch.rand(8, 1, generator=g) * 50 + 6,
-                      torch.rand(8, 1, generator=g) * 30 - 15, torch.full((8, 1), -0.98)], 1)
-    centre = torch.cat([cars, torch.tensor([[40.0, 22.0, 0.0], [40.0, -25.0, 0.0]])])
-    half = torch.cat([torch.tensor([[2.0, 0.9, 0.75]]).expand(8, 3),
-                      torch.tensor([[40.0, 0.3, 1.8]]).expand(2, 3)])
-    inv = 1 / torch.where(d.abs() < 1e-9, torch.full_like(d, 1e-9), d)
-    t0, t1 = (centre - half)[None] * inv[:, None], (centre + half)[None] * inv[:, None]
-    t_near, t_far = torch.minimum(t0, t1).amax(-1), torch.maximum(t0, t1).amin(-1)
-    t_box = torch.where((t_near <= t_far) & (t_near > 0), t_near, math.inf).amin(-1)
-    t = torch.minimum(t_box, torch.where(d[:, 2] < 0, -1.73 / d[:, 2], math.inf))
-    hit = t < 80
-    t = t[hit] * (1 + 0.002 * torch.randn(int(hit.sum()), generator=g))
-    return torch.cat([d[hit] * t[:, None], torch.rand(len(t), 1, generator=g)], 1)
 
 
 def voxelize(points):

@@ -4,8 +4,6 @@ Scenes are ray-cast LiDAR sweeps (ground, cars, walls), so active voxels lie on 
 KITTI, plus a small uniform random case. The last two tests document spconv 2.3.8's CPU defects:
 if the first fails or the second skips, spconv may have been fixed upstream and
 mm_ssl.ops.sparse_conv can be reconsidered."""
-import math
-
 import pytest
 import spconv.pytorch as spconv
 import torch
@@ -13,9 +11,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from spconv.cppconstants import CPU_ONLY_BUILD
 
+from mm_ssl.datasets.synthetic_scene import lidar_sweep
 from mm_ssl.models.encoders import VoxelBackBone8x
 from mm_ssl.ops import SparseConv3d, SparseInverseConv3d, SubMConv3d
 from mm_ssl.ops.sparse_conv import _plan
+from mm_ssl.transforms.points import voxelize_batch
 
 TOL = dict(rtol=1e-4, atol=1e-4)
 # KITTI's z range at 0.1 m, x/y 10x coarser than KITTI: grid [41, 160, 141] (z, y, x).
@@ -26,51 +26,12 @@ CROP = dict(voxel_size=(0.4, 0.4, 0.1), pc_range=(0, -9.6, -3, 35.2, 9.6, 1),
             sparse_shape=[41, 48, 88])
 
 
-@pytest.fixture(autouse=True)
-def two_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
-
-
-def lidar_sweep(seed, n_az=270, fov=90.0):
-    """(N, 4) x, y, z, intensity: 64 beams (HDL-64E elevations) over the camera's field of view,
-    ray-cast on the ground 1.73 m below the sensor, 8 car-sized boxes and two walls."""
-    g = torch.Generator().manual_seed(seed)
-    e, a = torch.meshgrid(torch.deg2rad(torch.linspace(-24.8, 2.0, 64)),
-                          torch.deg2rad(torch.linspace(-fov / 2, fov / 2, n_az)), indexing='ij')
-    d = torch.stack([e.cos() * a.cos(), e.cos() * a.sin(), e.sin()], -1).reshape(-1, 3)
-    cars = torch.cat([torch.rand(8, 1, generator=g) * 50 + 6,
-                      torch.rand(8, 1, generator=g) * 30 - 15, torch.full((8, 1), -0.98)], 1)
-    centre = torch.cat([cars, torch.tensor([[40.0, 22.0, 0.0], [40.0, -25.0, 0.0]])])
-    half = torch.cat([torch.tensor([[2.0, 0.9, 0.75]]).expand(8, 3),
-                      torch.tensor([[40.0, 0.3, 1.8]]).expand(2, 3)])
-    inv = 1 / torch.where(d.abs() < 1e-9, torch.full_like(d, 1e-9), d)
-    t0, t1 = (centre - half)[None] * inv[:, None], (centre + half)[None] * inv[:, None]
-    t_near, t_far = torch.minimum(t0, t1).amax(-1), torch.maximum(t0, t1).amin(-1)
-    t_box = torch.where((t_near <= t_far) & (t_near > 0), t_near, math.inf).amin(-1)
-    t = torch.minimum(t_box, torch.where(d[:, 2] < 0, -1.73 / d[:, 2], math.inf))
-    hit = t < 80
-    t = t[hit] * (1 + 0.002 * torch.randn(int(hit.sum()), generator=g))
-    return torch.cat([d[hit] * t[:, None], torch.rand(len(t), 1, generator=g)], 1)
 
 
 def voxelize(clouds, voxel_size, pc_range, sparse_shape):
     """Mean-VFE voxels of a batch of clouds as a SparseConvTensor, indices (b, z, y, x)."""
-    size, lo = torch.tensor(voxel_size), torch.tensor(pc_range[:3])
-    grid = ((torch.tensor(pc_range[3:]) - lo) / size).round().long()
-    coords, feats = [], []
-    for b, p in enumerate(clouds):
-        c = ((p[:, :3] - lo) / size).floor().long()
-        keep = ((c >= 0) & (c < grid)).all(1)
-        c = torch.cat([torch.full((int(keep.sum()), 1), b), c[keep].flip(1)], 1)
-        uniq, inv = torch.unique(c, dim=0, return_inverse=True)
-        n = torch.zeros(len(uniq)).index_add_(0, inv, torch.ones(len(inv)))
-        coords.append(uniq)
-        feats.append(torch.zeros(len(uniq), p.shape[1]).index_add_(0, inv, p[keep]) / n[:, None])
-    return spconv.SparseConvTensor(torch.cat(feats), torch.cat(coords).int(), sparse_shape,
-                                   len(clouds))
+    feats, coords, _ = voxelize_batch(clouds, voxel_size, pc_range)
+    return spconv.SparseConvTensor(feats, coords, sparse_shape, len(clouds))
 
 
 def random_tensor(channels, shape=(9, 10, 11), n=300, batch=2, seed=0):

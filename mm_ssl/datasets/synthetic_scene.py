@@ -16,9 +16,11 @@ Object id 0 is the ground (and, in images, the sky); objects are numbered from 1
 so ids fit a uint8 map). Everything random comes from the ``numpy.random.Generator`` passed in,
 so a frame is a pure function of its generator's seed.
 """
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from scipy.spatial.transform import Rotation
 
 LABELLED_CLASSES = ('Car', 'Van', 'Pedestrian', 'Cyclist')
@@ -790,3 +792,27 @@ def make_frame(rng, width=KITTI_SIZE[0], height=KITTI_SIZE[1], lidar=LidarConfig
     image, ids, depth, unoccluded = render_camera(scene, calib, width, height, rng, labelled)
     labels, label_of = kitti_labels(scene, calib, ids, unoccluded)
     return Frame(scene, calib, points, point_ids, image, ids, depth, labels, label_of)
+
+
+def lidar_sweep(seed: int = 0, n_az: int = 270, fov: float = 90.0) -> torch.Tensor:
+    """(N, 4) x, y, z, intensity: 64 beams (HDL-64E elevations) over the camera's field of view,
+    ray-cast on the ground 1.73 m below the sensor, 8 car-sized boxes and two walls. A cheap,
+    KITTI-like cloud (about 16k points at ``n_az=270``) for sparse-conv tests and benchmarks;
+    :func:`lidar_scan` renders full scenes."""
+    g = torch.Generator().manual_seed(seed)
+    e, a = torch.meshgrid(torch.deg2rad(torch.linspace(-24.8, 2.0, 64)),
+                          torch.deg2rad(torch.linspace(-fov / 2, fov / 2, n_az)), indexing='ij')
+    d = torch.stack([e.cos() * a.cos(), e.cos() * a.sin(), e.sin()], -1).reshape(-1, 3)
+    cars = torch.cat([torch.rand(8, 1, generator=g) * 50 + 6,
+                      torch.rand(8, 1, generator=g) * 30 - 15, torch.full((8, 1), -0.98)], 1)
+    centre = torch.cat([cars, torch.tensor([[40.0, 22.0, 0.0], [40.0, -25.0, 0.0]])])
+    half = torch.cat([torch.tensor([[2.0, 0.9, 0.75]]).expand(8, 3),
+                      torch.tensor([[40.0, 0.3, 1.8]]).expand(2, 3)])
+    inv = 1 / torch.where(d.abs() < 1e-9, torch.full_like(d, 1e-9), d)
+    t0, t1 = (centre - half)[None] * inv[:, None], (centre + half)[None] * inv[:, None]
+    t_near, t_far = torch.minimum(t0, t1).amax(-1), torch.maximum(t0, t1).amin(-1)
+    t_box = torch.where((t_near <= t_far) & (t_near > 0), t_near, math.inf).amin(-1)
+    t = torch.minimum(t_box, torch.where(d[:, 2] < 0, -1.73 / d[:, 2], math.inf))
+    hit = t < 80
+    t = t[hit] * (1 + 0.002 * torch.randn(int(hit.sum()), generator=g))
+    return torch.cat([d[hit] * t[:, None], torch.rand(len(t), 1, generator=g)], 1)
