@@ -51,3 +51,34 @@ def test_simipu_fits_one_batch_of_synthetic_frames(synthetic_kitti):
     # the point encoder learns from both losses, the image encoder from the cross loss
     assert model.point_encoder.conv_input[0].weight.grad.abs().sum() > 0
     assert model.image_encoder.conv1.weight.grad.abs().sum() > 0
+
+
+def test_simipu_trains_with_the_hybrid_optimisers_through_the_runner(synthetic_kitti, tmp_path):
+    from mm_ssl.engine import SSLRunner
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(tmp_path)
+    cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
+    cfg.train_dataloader.dataset.update(data_root=str(synthetic_kitti), num_points=1024)
+    cfg.train_dataloader.dataset.pipeline[1].scale_range = (320, 96)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2)
+    cfg.param_scheduler = [dict(type='ExponentialLR', gamma=0.5, by_epoch=False)]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2, by_epoch=False)
+    cfg.visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
+    runner = SSLRunner.from_cfg(cfg)
+    model = runner.model
+    point_before = model.point_encoder.conv_input[0].weight.detach().clone()
+    image_before = model.image_encoder.conv1.weight.detach().clone()
+    runner.train()
+    wrappers = runner.optim_wrapper
+    assert type(wrappers['point_encoder'].optimizer).__name__ == 'AdamW'
+    assert type(wrappers['others'].optimizer).__name__ == 'SGD'
+    point_ids = {id(p) for p in model.point_encoder.parameters()}
+    sgd_ids = {id(p) for g in wrappers['others'].optimizer.param_groups for p in g['params']}
+    assert not point_ids & sgd_ids and id(model.image_encoder.conv1.weight) in sgd_ids
+    assert not torch.equal(point_before, model.point_encoder.conv_input[0].weight)
+    assert not torch.equal(image_before, model.image_encoder.conv1.weight)
+    # each optimiser runs the schedule from its own base lr
+    decay = wrappers['others'].get_lr()['lr'][0] / 0.03
+    assert decay < 1 and wrappers['point_encoder'].get_lr()['lr'][0] == pytest.approx(1e-3 * decay)
+    ckpt = torch.load(tmp_path / 'iter_2.pth', map_location='cpu')
+    assert set(ckpt['optimizer']) == {'point_encoder', 'others'}

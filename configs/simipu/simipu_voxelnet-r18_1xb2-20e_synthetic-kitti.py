@@ -11,10 +11,13 @@ model = dict(
                            point_range={{_base_.point_range}}))
 
 max_epochs = 20
-# SimIPU's recipe uses AdamW for the point encoder and SGD for the rest; one AdamW here
-optim_wrapper = dict(type='OptimWrapper',
-                     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.95, 0.99), weight_decay=0.01),
-                     clip_grad=dict(max_norm=10.0))
+# SimIPU's hybrid recipe: AdamW for the point encoder, SGD for the image encoder and the heads
+optim_wrapper = dict(
+    constructor='ModuleOptimWrapperConstructor',
+    point_encoder=dict(type='OptimWrapper', clip_grad=dict(max_norm=10.0), optimizer=dict(
+        type='AdamW', lr=1e-3, betas=(0.95, 0.99), weight_decay=0.01)),
+    others=dict(type='OptimWrapper', clip_grad=dict(max_norm=10.0), optimizer=dict(
+        type='SGD', lr=0.03, momentum=0.9, weight_decay=1e-4)))
 param_scheduler = [dict(type='ExponentialLR', gamma=0.99, by_epoch=True)]   # SimIPU: 0.99/epoch
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=5))

@@ -1,7 +1,11 @@
+from contextlib import ExitStack
+
 import spconv.pytorch as spconv
 import torch
 from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapperDict
 
+from mm_ssl.engine.optim import update_all
 from mm_ssl.losses import cross_modal_loss, intra_modal_loss
 from mm_ssl.models.encoders.voxel_backbone import STRIDES_ZYX, gather_point_features
 from mm_ssl.registry import MODELS
@@ -92,6 +96,20 @@ class SimIPU(BaseModel):
                                       inputs['image_hw'], inputs['valid_hw'], self.temperature)
         return dict(loss_intra=self.intra_weight * loss_intra,
                     loss_cross=self.cross_weight * loss_cross)
+
+    def train_step(self, data, optim_wrapper):
+        """mmengine's step, also for the hybrid recipe (an ``OptimWrapperDict``: AdamW for the
+        point encoder, SGD for the rest)."""
+        wrappers = optim_wrapper.values() if isinstance(optim_wrapper, OptimWrapperDict) \
+            else [optim_wrapper]
+        with ExitStack() as stack:
+            for wrapper in wrappers:
+                stack.enter_context(wrapper.optim_context(self))
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+        loss, log_vars = self.parse_losses(losses)
+        update_all(optim_wrapper, loss)
+        return log_vars
 
     def forward(self, inputs, data_samples=None, mode: str = 'loss'):
         if mode == 'loss':

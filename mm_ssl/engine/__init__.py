@@ -1,5 +1,6 @@
 from . import compat
 from .loops import KNNValLoop
+from .optim import ModuleOptimWrapperConstructor
 from .runner import SSLRunner
 
-__all__ = ['compat', 'SSLRunner', 'KNNValLoop']
+__all__ = ['compat', 'SSLRunner', 'KNNValLoop', 'ModuleOptimWrapperConstructor']
