@@ -32,6 +32,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_image.py
+	$(PY) benchmarks/bench_sparse.py
 
 clean:
 	rm -rf $(WORK)
