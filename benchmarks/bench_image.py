@@ -13,7 +13,6 @@ in samples/s, with the default (NCHW) memory format and with channels_last.
 """
 import argparse
 import os
-import time
 
 import torch
 from PIL import Image
@@ -21,6 +20,7 @@ from torchvision import transforms as T
 
 from mm_ssl.algorithms import SimCLR
 from mm_ssl.transforms import MultiViewAugment
+from timing import timeit
 
 RECIPES = {  # 2 views per image each
     'simclr': lambda size: [dict(num=2, size=size)],
@@ -43,21 +43,6 @@ def pil_pipeline(aug):
     ])
 
 
-def timeit(fns, repeats, device, warmup=1):
-    """Median wall time in seconds of each of ``fns`` (a dict), run round-robin so that load from
-    other processes hits all of them alike."""
-    times = {k: [] for k in fns}
-    for i in range(warmup + repeats):
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            if device.type == 'cuda':
-                torch.cuda.synchronize()
-            if i >= warmup:
-                times[k].append(time.perf_counter() - t0)
-    return {k: sorted(t)[len(t) // 2] for k, t in times.items()}
-
-
 def bench_augmentation(batch=256, size=32, repeats=5, device='cpu', recipes=('simclr', 'byol')):
     """One row per (recipe, pipeline): ms per batch, images/s (2 views each), speed-up over PIL."""
     device = torch.device(device)
@@ -76,7 +61,7 @@ def bench_augmentation(batch=256, size=32, repeats=5, device='cpu', recipes=('si
                                            zip(*(mv(im, generator=g) for im in images))],
             'mm_ssl, batched': lambda: mv(images, generator=g),
         }
-        secs = timeit(runs, repeats, device)
+        secs = {k: med for k, (med, _) in timeit(runs, repeats, device=device).items()}
         base = secs['torchvision PIL, per sample']
         rows += [dict(recipe=name, pipeline=k, device=device.type, ms_per_batch=1e3 * s,
                       images_per_s=batch / s, speedup=base / s) for k, s in secs.items()]
@@ -101,7 +86,7 @@ def bench_train_step(batch=64, size=32, repeats=3, device='cpu'):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-        secs[str(fmt).split('.')[-1]] = timeit({'step': step}, repeats, device)['step']
+        secs[str(fmt).split('.')[-1]] = timeit({'step': step}, repeats, device=device)['step'][0]
     base = secs['contiguous_format']
     for name, s in secs.items():
         rows.append(dict(memory_format=name, device=device.type, batch=batch,

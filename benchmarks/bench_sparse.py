@@ -16,7 +16,6 @@ import contextlib
 import copy
 import io
 import os
-import time
 
 import spconv.pytorch as spconv
 import torch
@@ -25,6 +24,7 @@ from mm_ssl.datasets.synthetic_scene import lidar_sweep
 from mm_ssl.models.encoders import VoxelBackBone8x
 from mm_ssl.ops import SparseConv3d, SubMConv3d
 from mm_ssl.transforms.points import voxelize_batch
+from timing import timeit
 
 VOXEL, RANGE, SHAPE = (0.05, 0.05, 0.1), (0, -40, -3, 70.4, 40, 1), [41, 1600, 1408]
 
@@ -54,19 +54,6 @@ def run(model, x, threads, backward):
         return None
     with torch.no_grad():
         return model(x)['encoded_spconv_tensor']
-
-
-def timeit(fns, repeats, warmup=1):
-    """Median and min wall time in ms of each of ``fns``, run round-robin so that load from
-    other processes hits all of them alike."""
-    times = {k: [] for k in fns}
-    for i in range(warmup + repeats):
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            if i >= warmup:
-                times[k].append(1e3 * (time.perf_counter() - t0))
-    return {k: (sorted(t)[len(t) // 2], min(t)) for k, t in times.items()}
 
 
 def main(repeats=7, n_az=270, seed=0):
@@ -100,7 +87,7 @@ def main(repeats=7, n_az=270, seed=0):
         fns[('spconv', 1, 'fwd+bwd')] = lambda: run(theirs, x, 1, True)
         fns[('spconv', 2, 'fwd+bwd')] = lambda: run(theirs, x, 2, True)
     load = os.getloadavg()[0]
-    ms = timeit(fns, repeats)
+    ms = {k: (1e3 * med, 1e3 * low) for k, (med, low) in timeit(fns, repeats).items()}
     torch.set_num_threads(before)
 
     print(f'KITTI-sized frame: {len(points)} points -> {len(x.indices)} voxels in {SHAPE}; '
