@@ -1,4 +1,7 @@
+import os
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -16,9 +19,10 @@ DIGITS_CONFIGS = {
 
 @pytest.fixture(autouse=True)
 def two_threads():
-    """Tests run as on the target machine: 2 CPU threads."""
+    """Tests run as on the target machine: 2 CPU threads (OMP_NUM_THREADS=1 makes it one, for a
+    machine already busy: OpenMP threads spin-waiting for a core slow the ops down ~20x)."""
     before = torch.get_num_threads()
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', 2)))
     yield
     torch.set_num_threads(before)
 
@@ -43,3 +47,15 @@ def tiny_config(method: str, work_dir: str, max_iters: int = 4, batch_size: int 
         cfg.model.queue_size = 64
     cfg.merge_from_dict(dict(model=model_overrides))
     return cfg
+
+
+@pytest.fixture(scope='session')
+def synthetic_kitti(tmp_path_factory):
+    """A 4-frame synthetic KITTI tree (640 x 192 images) with its infos; read-only for tests."""
+    root = tmp_path_factory.mktemp('kitti')
+    for cmd in (['data_prep/make_synthetic_kitti.py', '--out', str(root), '--frames', '4',
+                 '--seed', '1', '--width', '640', '--height', '192', '--azimuth-steps', '1024'],
+                ['data_prep/create_kitti_infos.py', '--root', str(root)]):
+        out = subprocess.run([sys.executable, *cmd], capture_output=True, text=True, cwd=ROOT)
+        assert out.returncode == 0, out.stderr[-2000:]
+    return root

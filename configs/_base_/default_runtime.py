@@ -9,6 +9,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
+# counts the samples datasets skip under on_bad_sample='skip' and lists them at the end
+custom_hooks = [dict(type='BadSampleCounterHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

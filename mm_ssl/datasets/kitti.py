@@ -55,6 +55,9 @@ class KittiPointImageDataset(Dataset):
     Attributes:
         skipped: frame's LiDAR path -> error message (which starts with the offending file), for
             the frames skipped so far in this process (each DataLoader worker keeps its own).
+            Each sample also carries ``skipped``: the messages of the frames skipped to reach it,
+            one per line, which :class:`~mm_ssl.engine.BadSampleCounterHook` adds up over the
+            run across workers.
 
     Shape:
         points: (num_points, use_channels) float32; image: (3, H, W) uint8;
@@ -141,6 +144,7 @@ class KittiPointImageDataset(Dataset):
 
     def __getitem__(self, i):
         tries = len(self) if self.on_bad_sample == 'skip' else 1
+        skipped_now = []
         for j in ((i + k) % len(self) for k in range(tries)):
             lidar_path = str(self.paths(j)[0])
             if lidar_path in self.skipped:
@@ -151,11 +155,14 @@ class KittiPointImageDataset(Dataset):
                 if self.on_bad_sample == 'raise':
                     raise
                 self.skipped[lidar_path] = str(exc)
+                skipped_now.append(str(exc))
                 MMLogger.get_current_instance().warning(
                     f'skipping frame {j} ({len(self.skipped)} skipped so far): {exc}')
                 continue
             for transform in self.pipeline:
                 results = transform(results)
+            # one string (collates in any worker), read by BadSampleCounterHook for the summary
+            results['skipped'] = '\n'.join(skipped_now)
             return results
         raise DataError(f'{self.ann_file}: no readable frame left, all {len(self)} skipped '
                         '(see dataset.skipped)')

@@ -1,6 +1,7 @@
 from . import compat
+from .bad_samples import BadSampleCounterHook
 from .loops import KNNValLoop
 from .optim import ModuleOptimWrapperConstructor
 from .runner import SSLRunner
 
-__all__ = ['compat', 'SSLRunner', 'KNNValLoop', 'ModuleOptimWrapperConstructor']
+__all__ = ['compat', 'BadSampleCounterHook', 'SSLRunner', 'KNNValLoop', 'ModuleOptimWrapperConstructor']
