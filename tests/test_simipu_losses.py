@@ -92,3 +92,27 @@ def test_cross_loss_uses_only_points_in_view_and_trains_both_sides():
     loss.backward()
     assert point_feats[0].grad[:2].abs().sum() > 0 and point_feats[0].grad[2:].abs().sum() == 0
     assert fmap.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_gated_matching_equals_dense_hungarian_on_gated_costs(seed):
+    """The component-wise matcher against one dense Hungarian whose disallowed pairs cost more
+    than any set of allowed ones: same number of pairs and the same total distance."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+    g = torch.Generator().manual_seed(seed)
+    a = torch.rand(300, 3, generator=g) * torch.tensor([20., 20., 2.])
+    b = torch.cat([a[torch.randperm(300, generator=g)[:200]] + 0.2 * torch.randn(200, 3, generator=g),
+                   torch.rand(60, 3, generator=g) * 20])
+    a[0] = b[0] = torch.tensor([100., 100., 100.])   # an isolated exact pair (distance 0)
+    gate = 0.4
+    ia, ib = match_points(a, b, max_distance=gate)
+    d = torch.cdist(a.double(), b.double()).numpy()
+    capped = np.where(d <= gate, d, 1e6)
+    r, c = linear_sum_assignment(capped)
+    ref = capped[r, c][capped[r, c] <= gate]
+    got = d[ia.numpy(), ib.numpy()]
+    assert len(got) == len(ref) and (got <= gate).all()
+    assert got.sum() == pytest.approx(ref.sum(), abs=1e-9)
+    assert len(set(ia.tolist())) == len(ia) and len(set(ib.tolist())) == len(ib)
+    assert ia.tolist() == sorted(ia.tolist()) and (0, 0) in zip(ia.tolist(), ib.tolist())
