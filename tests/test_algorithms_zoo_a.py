@@ -151,6 +151,8 @@ def test_simclrv2_keeps_the_first_head_layer_and_fills_its_memory(teacher_checkp
     first_layer = model.projector[2](model.projector[1](model.projector[0](model.encoder(x))))
     assert torch.equal(model(x), first_layer) and model(x).shape == (8, 256)
     assert not any(k.startswith(('kept', 'rest')) for k in model.state_dict())
+    with pytest.raises(ConfigError, match='keep_head_layers'):
+        build('SimCLRv2', teacher_checkpoint, keep_head_layers=3)
 
 
 def test_mocov3_keeps_the_random_patch_projection_frozen(teacher_checkpoint):

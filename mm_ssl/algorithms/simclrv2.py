@@ -1,6 +1,7 @@
 import torch
 import torch.nn as nn
 
+from mm_ssl.errors import ConfigError
 from mm_ssl.models.heads import LinearClsHead
 from mm_ssl.models.memory import KeyQueue
 from mm_ssl.models.momentum import MomentumTarget
@@ -25,9 +26,13 @@ class SimCLRv2(SimCLR):
                  keep_head_layers: int = 1, queue_size: int = 0, momentum: float = 0.999,
                  **kwargs):
         super().__init__(encoder, neck, loss, **kwargs)
+        hidden_layers = sum(isinstance(m, nn.ReLU) for m in self.projector)
+        if not 0 <= keep_head_layers <= hidden_layers:
+            raise ConfigError(f'SimCLRv2: keep_head_layers must be in [0, {hidden_layers}] (the '
+                              f'hidden layers of the neck), got {keep_head_layers}')
         self.keep_head_layers = keep_head_layers
-        if self.probe is not None:   # the probe reads the kept layers' output, not the encoder's
-            kept_dim = self.head_parts()[0][0].out_features
+        if self.probe is not None and keep_head_layers:   # the probe reads the kept layers
+            kept_dim = self.head_parts()[0][-3].out_features
             self.probe = LinearClsHead(kept_dim, self.probe.fc.out_features)
         self.momentum = momentum
         self.target = MomentumTarget(self.encoder, self.projector) if queue_size else None

@@ -164,7 +164,8 @@ def align_uniform(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 2.0, t: flo
         - z1, z2: (N, D), row i of both are two views of sample i.
         - output: scalar.
     """
-    return alignment(z1, z2, alpha) + uniformity_weight * (uniformity(z1, t) + uniformity(z2, t)) / 2
+    uniform = (uniformity(z1, t) + uniformity(z2, t)) / 2
+    return alignment(z1, z2, alpha) + uniformity_weight * uniform
 
 
 def directclr(h1: torch.Tensor, h2: torch.Tensor, dim: int, temperature: float = 0.1,

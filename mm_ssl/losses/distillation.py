@@ -48,7 +48,8 @@ class SEEDLoss(nn.Module):
 
     def __init__(self, student_temperature: float = 0.2, teacher_temperature: float = 0.01):
         super().__init__()
-        self.student_temperature, self.teacher_temperature = student_temperature, teacher_temperature
+        self.student_temperature = student_temperature
+        self.teacher_temperature = teacher_temperature
 
     def forward(self, student, teacher, queue):
         return seed_loss(student, teacher, queue, self.student_temperature,
