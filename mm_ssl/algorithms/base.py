@@ -10,7 +10,9 @@ class BaseSSL(BaseModel):
     """An SSL method: an encoder, the method's necks / heads / loss, and an optional online probe.
 
     Subclasses implement :meth:`compute_loss`. ``forward(mode='tensor')`` returns the encoder's
-    feature vector, which evaluation (kNN, linear probe) and export use.
+    feature vector, which evaluation (kNN, linear probe) and export use. Methods that keep state
+    per training sample (a memory bank) set ``uses_sample_index = True``; their ``compute_loss``
+    then also receives ``idx``, the dataset index of each sample (B,).
 
     Args:
         encoder: config of the backbone (``feat_dim`` attribute, ``forward(x) -> (B, D)``).
@@ -18,6 +20,8 @@ class BaseSSL(BaseModel):
         online_probe: ``dict(num_classes=C)`` trains a linear classifier on detached features of
             the first view during pretraining and logs ``acc_probe`` (solo-learn's online probe).
     """
+
+    uses_sample_index = False
 
     def __init__(self, encoder: dict, data_preprocessor: dict | None = None,
                  online_probe: dict | None = None, init_cfg=None):
@@ -39,7 +43,8 @@ class BaseSSL(BaseModel):
         if mode == 'tensor':
             return self.encoder(inputs)
         if mode == 'loss':
-            losses, feats = self.compute_loss(list(inputs))
+            extra = dict(idx=data_samples['idx']) if self.uses_sample_index else {}
+            losses, feats = self.compute_loss(list(inputs), **extra)
             if self.probe is not None:
                 logits = self.probe(feats.detach())
                 labels = data_samples['label']

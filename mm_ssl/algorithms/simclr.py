@@ -1,4 +1,5 @@
 import torch
+import torch.nn as nn
 
 from mm_ssl.registry import MODELS
 
@@ -9,12 +10,16 @@ from .base import BaseSSL
 class SimCLR(BaseSSL):
     """SimCLR (Chen et al. 2020): two views through encoder and projector, NT-Xent between them.
 
-    Both views go through the encoder as one batch, so BatchNorm sees 2B samples.
+    Both views go through the encoder as one batch, so BatchNorm sees 2B samples. ``loss``
+    selects the two-view objective: NT-Xent, or a variant from ``mm_ssl.losses`` (DCL / DCW,
+    hard negatives, alignment + uniformity, triplet). ``neck=None`` trains on the encoder output
+    directly (DirectCLR with ``DirectCLRLoss``).
     """
 
-    def __init__(self, encoder: dict, neck: dict, loss: dict = dict(type='NTXentLoss'), **kwargs):
+    def __init__(self, encoder: dict, neck: dict | None, loss: dict = dict(type='NTXentLoss'),
+                 **kwargs):
         super().__init__(encoder, **kwargs)
-        self.projector = self.build_mlp(neck, self.encoder.feat_dim)
+        self.projector = self.build_mlp(neck, self.encoder.feat_dim) if neck else nn.Identity()
         self.criterion = MODELS.build(loss)
 
     def compute_loss(self, views):

@@ -43,8 +43,40 @@ def info_nce(query: torch.Tensor, key: torch.Tensor, negatives: torch.Tensor | N
     return F.cross_entropy(logits, target)
 
 
+def pair_logits(z1: torch.Tensor, z2: torch.Tensor, temperature: float,
+                gather_distributed: bool = True, negatives: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Similarity logits of the 2N local anchors of a two-view batch, shared by NT-Xent and its
+    variants (DCL, hard negatives, InvaSpread).
+
+    Columns are the 2WN samples of all ranks (view 1 of every rank, then view 2), then the rows
+    of ``negatives`` (a memory of past embeddings) if given. Every vector is L2-normalised; the
+    anchor's own column is ``-inf``.
+
+    Shape:
+        - z1, z2: (N, D), row i of both are two views of sample i.
+        - negatives: (M, D) or None.
+        - output: logits (2N, 2WN + M) and the column of each anchor's positive (2N,).
+    """
+    n = len(z1)
+    rank, world = world_info() if gather_distributed else (0, 1)
+    z = F.normalize(torch.cat([z1, z2]), dim=1)                         # (2N, D) local anchors
+    z1_all = gather_with_grad(z[:n]) if world > 1 else z[:n]            # (W*N, D)
+    z2_all = gather_with_grad(z[n:]) if world > 1 else z[n:]
+    candidates = torch.cat([z1_all, z2_all])                            # (2WN, D)
+    if negatives is not None:
+        candidates = torch.cat([candidates, F.normalize(negatives, dim=1)])   # (2WN+M, D)
+    logits = torch.einsum('nd,md->nm', z, candidates) / temperature     # (2N, 2WN+M)
+    local = torch.arange(n, device=z.device) + rank * n                 # global index of z1 rows
+    self_col = torch.cat([local, local + world * n])
+    pos_col = torch.cat([local + world * n, local])
+    logits[torch.arange(2 * n, device=z.device), self_col] = float('-inf')
+    return logits, pos_col
+
+
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5,
-            gather_distributed: bool = True) -> torch.Tensor:
+            gather_distributed: bool = True, negatives: torch.Tensor | None = None
+            ) -> torch.Tensor:
     r"""NT-Xent, SimCLR's symmetric loss (Chen et al. 2020, eq. 1):
 
     .. math::
@@ -53,25 +85,17 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5,
 
     averaged over all 2N anchors: each of the 2N samples has its other view as positive and the
     remaining 2N-2 samples (2WN-2 over W ranks) as negatives. ``sim`` is cosine similarity.
+    ``negatives`` (a memory of past embeddings, SimCLR v2 §2) are added to every denominator.
 
     Shape:
         - z1, z2: (N, D), row i of both are two views of sample i.
+        - negatives: (M, D) or None.
         - output: scalar.
 
     Example:
         >>> loss = nt_xent(torch.randn(256, 128), torch.randn(256, 128), temperature=0.5)
     """
-    n = len(z1)
-    rank, world = world_info() if gather_distributed else (0, 1)
-    z = F.normalize(torch.cat([z1, z2]), dim=1)                         # (2N, D) local anchors
-    z1_all = gather_with_grad(z[:n]) if world > 1 else z[:n]            # (W*N, D)
-    z2_all = gather_with_grad(z[n:]) if world > 1 else z[n:]
-    candidates = torch.cat([z1_all, z2_all])                            # (2WN, D)
-    logits = torch.einsum('nd,md->nm', z, candidates) / temperature     # (2N, 2WN)
-    local = torch.arange(n, device=z.device) + rank * n                 # global index of z1 rows
-    self_col = torch.cat([local, local + world * n])
-    pos_col = torch.cat([local + world * n, local])
-    logits[torch.arange(2 * n, device=z.device), self_col] = float('-inf')
+    logits, pos_col = pair_logits(z1, z2, temperature, gather_distributed, negatives)
     return F.cross_entropy(logits, pos_col)
 
 
@@ -95,5 +119,5 @@ class NTXentLoss(nn.Module):
         super().__init__()
         self.temperature, self.gather_distributed = temperature, gather_distributed
 
-    def forward(self, z1, z2):
-        return nt_xent(z1, z2, self.temperature, self.gather_distributed)
+    def forward(self, z1, z2, negatives=None):
+        return nt_xent(z1, z2, self.temperature, self.gather_distributed, negatives)

@@ -1,7 +1,9 @@
 """Stores of past embeddings used as negatives."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
+from mm_ssl.errors import ConfigError
 from mm_ssl.ops.dist import gather_no_grad
 
 
@@ -41,3 +43,50 @@ class KeyQueue(nn.Module):
 
     def negatives(self) -> torch.Tensor:
         return self.keys if int(self.filled) == self.size else self.keys[:int(self.filled)]
+
+
+class MemoryBank(nn.Module):
+    r"""One L2-normalised embedding per training sample (InstDisc / NPID, Wu et al. 2018 §3.2):
+    after each step the entry of every sample in the batch moves towards its new feature,
+    :math:`v_i \leftarrow \mathrm{normalize}(m\,v_i + (1-m)\,f_i)`.
+
+    Entries start as random unit vectors. Indices and features of every rank are applied (gathered
+    first), so all ranks hold the same bank. State lives in a buffer, saved in checkpoints.
+
+    Shape:
+        - get(idx): idx (N,) dataset indices -> (N, D).
+        - sample(num): (num, D), entries drawn uniformly with replacement.
+        - update(idx, features): idx (N,), features (N, D).
+
+    Example:
+        >>> bank = MemoryBank(size=50000, dim=128, momentum=0.5)
+        >>> positives, noise = bank.get(idx), bank.sample(4096)
+        >>> bank.update(idx, features)
+    """
+
+    def __init__(self, size: int, dim: int, momentum: float = 0.5):
+        super().__init__()
+        self.momentum = momentum
+        self.register_buffer('features', F.normalize(torch.randn(size, dim), dim=1))
+
+    def _check(self, idx: torch.Tensor) -> None:
+        if len(idx) and int(idx.max()) >= len(self.features):
+            raise ConfigError(f'MemoryBank: sample index {int(idx.max())} does not fit a bank of '
+                              f'{len(self.features)} entries; set the bank size to the number of '
+                              f'training samples')
+
+    def get(self, idx: torch.Tensor) -> torch.Tensor:
+        self._check(idx)
+        return self.features[idx]
+
+    def sample(self, num: int) -> torch.Tensor:
+        return self.features[torch.randint(len(self.features), (num,),
+                                           device=self.features.device)]
+
+    @torch.no_grad()
+    def update(self, idx: torch.Tensor, features: torch.Tensor) -> None:
+        idx, features = gather_no_grad(idx), gather_no_grad(features)
+        self._check(idx)
+        mixed = torch.lerp(F.normalize(features.to(self.features.dtype), dim=1),
+                           self.features[idx], self.momentum)
+        self.features[idx] = F.normalize(mixed, dim=1)

@@ -1,0 +1,9 @@
+_base_ = [
+    '../_base_/models/instdisc_resnet18.py',
+    '../_base_/datasets/digits.py',
+    '../_base_/schedules/sgd_cosine.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(data_preprocessor=dict(augment={{_base_.single_view_augment}}),
+             online_probe=dict(num_classes=10),
+             bank_size=1437, num_negatives=1024)  # the size of the digits train split

@@ -1,0 +1,3 @@
+# SimCLR trained with a batch-hard triplet loss (FaceNet margin 0.2) instead of NT-Xent
+_base_ = '../simclr/simclr_resnet18_1xb256-100e_digits.py'
+model = dict(loss=dict(_delete_=True, type='TripletLoss', margin=0.2))
