@@ -43,3 +43,9 @@ def tiny_config(method: str, work_dir: str, max_iters: int = 4, batch_size: int 
         cfg.model.queue_size = 64
     cfg.merge_from_dict(dict(model=model_overrides))
     return cfg
+
+
+# zoo-c: SimSiam and the pretext tasks
+DIGITS_CONFIGS.update({
+    'SimSiam': 'configs/simsiam/simsiam_resnet18_1xb256-100e_digits.py',
+})

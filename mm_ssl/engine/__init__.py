@@ -4,3 +4,6 @@ from .optim import ModuleOptimWrapperConstructor
 from .runner import SSLRunner
 
 __all__ = ['compat', 'SSLRunner', 'KNNValLoop', 'ModuleOptimWrapperConstructor']
+from .health import RepresentationHealthHook  # noqa: E402
+
+__all__ += ['RepresentationHealthHook']
