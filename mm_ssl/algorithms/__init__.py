@@ -5,3 +5,11 @@ from .simclr import SimCLR
 from .simipu import SimIPU
 
 __all__ = ['BaseSSL', 'SimCLR', 'MoCo', 'BYOL', 'SimIPU']
+from .colorization import Colorization  # noqa: E402
+from .inpainting import ContextEncoder  # noqa: E402
+from .patch_context import Jigsaw, RelativePosition  # noqa: E402
+from .rotation import RotationPrediction  # noqa: E402
+from .simsiam import SimSiam  # noqa: E402
+
+__all__ += ['SimSiam', 'RotationPrediction', 'RelativePosition', 'Jigsaw', 'Colorization',
+            'ContextEncoder']

@@ -26,3 +26,5 @@ augment = dict(type='MultiViewAugment', views=[dict(view, num=2)])
 # BYOL's asymmetric pair: blur always on view 1, rarely on view 2, which may be solarized
 byol_augment = dict(type='MultiViewAugment', views=[
     dict(view, num=1, blur_p=1.0), dict(view, num=1, blur_p=0.1, solarize_p=0.2)])
+# one view, for the pretext tasks (rotation, jigsaw, ...) that make their own inputs from it
+single_view_augment = dict(type='MultiViewAugment', views=[dict(view, num=1)])
