@@ -86,6 +86,7 @@ def test_alarm_stops_collapsing_simsiam_and_spares_healthy_one(tmp_path):
     message = str(err.value)
     assert 'min_rank=8.0' in message and 'iteration' in message
     assert float(message.split('now ')[1].split(' ')[0]) < 8
+    assert osp.isfile(tmp_path / 'collapse' / 'health_spectrum.png')
 
     runner = simsiam_run(str(tmp_path / 'healthy'), stop_gradient=True)
     hub = runner.message_hub

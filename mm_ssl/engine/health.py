@@ -39,14 +39,14 @@ class RepresentationHealthHook(Hook):
       ``alignment`` of the embeddings of two views drawn once with a fixed seed (Wang & Isola).
 
     The model runs as in training (BatchNorm normalises with the probe batch's statistics, which
-    are not stored): running statistics lag the weights early in training, and in eval mode they
-    made a healthy SimSiam's rank fall almost as fast as a collapsing one's for the first ~20
-    iterations.
+    are not stored): running statistics lag the weights early in training; measured with them
+    (eval mode), a healthy SimSiam's embedding rank fell from 20 to 5 in 16 iterations on digits
+    (a collapsing one's to 1.5), with batch statistics it stayed near 48 (collapsing: 18).
 
     The values go to mmengine's message hub as ``train/health/<name>`` (so the logger prints them
-    and writes them to the scalars file) and at each epoch-end check the singular-value spectra
-    of the last ``plot_last`` checks are plotted to ``<work_dir>/health_spectrum.png``: dimensional
-    collapse shows as a cliff.
+    and writes them to the scalars file). At each epoch-end check, and when the alarm fires, the
+    singular-value spectra of the last ``plot_last`` checks are plotted to
+    ``<work_dir>/health_spectrum.png``: dimensional collapse shows as a cliff.
 
     With ``min_rank`` set, training stops with :class:`RepresentationCollapseError` once the
     effective rank of ``monitor`` ('embedding' or 'feature') has been below ``min_rank`` at
@@ -92,8 +92,7 @@ class RepresentationHealthHook(Hook):
             return
         if runner.iter != self.last_checked:   # an interval check can fall on an epoch's end
             self.check(runner, runner.iter)
-        if self.plot and is_main_process():
-            self.plot_spectra(osp.join(runner.work_dir, 'health_spectrum.png'))
+        self.plot_spectra(runner)
 
     @torch.no_grad()
     def measure(self, model) -> tuple[dict, torch.Tensor, torch.Tensor]:
@@ -131,18 +130,21 @@ class RepresentationHealthHook(Hook):
         rank = metrics[f'erank_{self.monitor}']
         self.low_checks = self.low_checks + 1 if rank < self.min_rank else 0
         if self.low_checks >= self.patience:
+            self.plot_spectra(runner)
             raise RepresentationCollapseError(
                 f'the representation collapsed: effective rank of the {self.monitor}s was below '
                 f'min_rank={self.min_rank} at {self.low_checks} consecutive checks of '
                 f'RepresentationHealthHook (now {rank:.3f} at iteration {iteration})')
 
-    def plot_spectra(self, path: str) -> None:
+    def plot_spectra(self, runner) -> None:
         """Singular values, normalised by the largest, of the last checks (log scale)."""
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        colors = plt.cm.viridis(torch.linspace(0, 1, len(self.spectra)).numpy())
+        if not (self.plot and is_main_process()):
+            return
+        from matplotlib import colormaps
+        from matplotlib.figure import Figure   # no pyplot: leaves the user's backend alone
+        fig = Figure(figsize=(10, 4), layout='tight')
+        axes = fig.subplots(1, 2)
+        colors = colormaps['viridis'](torch.linspace(0, 1, len(self.spectra)).numpy())
         for (iteration, *spectra), color in zip(self.spectra, colors):
             for ax, s in zip(axes, spectra):
                 ax.semilogy((s / s[0].clamp_min(1e-30)).clamp_min(1e-12).numpy(), color=color,
@@ -151,6 +153,4 @@ class RepresentationHealthHook(Hook):
             ax.set(title=f'singular values of the {name}', xlabel='index',
                    ylabel='sigma / sigma_max')
         axes[0].legend(fontsize='small')
-        fig.tight_layout()
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
+        fig.savefig(osp.join(runner.work_dir, 'health_spectrum.png'), dpi=80)
