@@ -17,3 +17,7 @@ class ConfigError(MMSSLError):
 
 class CheckpointError(MMSSLError):
     """A checkpoint cannot be read, or does not match the model it is loaded into."""
+
+
+class RepresentationCollapseError(MMSSLError):
+    """Training stopped: the representation's effective rank stayed below the configured floor."""

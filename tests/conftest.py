@@ -60,3 +60,7 @@ def synthetic_kitti(tmp_path_factory):
         out = subprocess.run([sys.executable, *cmd], capture_output=True, text=True, cwd=ROOT)
         assert out.returncode == 0, out.stderr[-2000:]
     return root
+# zoo-c: SimSiam and the pretext tasks
+DIGITS_CONFIGS.update({
+    'SimSiam': 'configs/simsiam/simsiam_resnet18_1xb256-100e_digits.py',
+})

@@ -9,10 +9,11 @@ from mm_ssl.registry import MODELS
 class BaseSSL(BaseModel):
     """An SSL method: an encoder, the method's necks / heads / loss, and an optional online probe.
 
-    Subclasses implement :meth:`compute_loss`. ``forward(mode='tensor')`` returns the encoder's
-    feature vector, which evaluation (kNN, linear probe) and export use. Methods that keep state
-    per training sample (a memory bank) set ``uses_sample_index = True``; their ``compute_loss``
-    then also receives ``idx``, the dataset index of each sample (B,).
+    Subclasses implement :meth:`compute_loss`. ``forward(mode='tensor')`` returns
+    :meth:`extract_feat`, the encoder's feature vector, which evaluation (kNN, linear probe) and
+    export use; :meth:`embed` adds the embedding the loss acts on (representation health).
+    Methods that keep state per training sample (a memory bank) set ``uses_sample_index = True``;
+    their ``compute_loss`` then also receives ``idx``, the dataset index of each sample (B,).
 
     Args:
         encoder: config of the backbone (``feat_dim`` attribute, ``forward(x) -> (B, D)``).
@@ -39,9 +40,23 @@ class BaseSSL(BaseModel):
         """Returns the method's losses and the encoder features (B, D) of ``views[0]``."""
         raise NotImplementedError
 
+    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Encoder features (B, D) of normalised images; methods whose encoder takes another
+        input than the image (colorization: the L channel) convert it here."""
+        return self.encoder(inputs)
+
+    @torch.no_grad()
+    def embed(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Backbone features (B, D) and embeddings (B, d) of normalised images, for the
+        representation-health hook: the embedding is the ``projector``'s output where the method
+        has one, else the features."""
+        feats = self.extract_feat(inputs)
+        projector = getattr(self, 'projector', None)
+        return feats, feats if projector is None else projector(feats)
+
     def forward(self, inputs, data_samples: dict | None = None, mode: str = 'tensor'):
         if mode == 'tensor':
-            return self.encoder(inputs)
+            return self.extract_feat(inputs)
         if mode == 'loss':
             extra = dict(idx=data_samples['idx']) if self.uses_sample_index else {}
             losses, feats = self.compute_loss(list(inputs), **extra)

@@ -6,3 +6,7 @@ __all__ = ['extract_features', 'knn_predict', 'knn_accuracy', 'linear_probe']
 from .protocols import build_model, evaluate  # noqa: E402
 
 __all__ += ['build_model', 'evaluate']
+from .health import (alignment, effective_rank, normalized_std, singular_values,  # noqa: E402
+                     uniformity)
+
+__all__ += ['alignment', 'effective_rank', 'normalized_std', 'singular_values', 'uniformity']

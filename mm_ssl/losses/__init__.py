@@ -16,3 +16,9 @@ __all__ += ['pair_logits', 'dcl', 'hard_negative_nt_xent', 'invaspread', 'alignm
             'uniformity', 'align_uniform', 'directclr', 'triplet', 'batch_hard_triplet',
             'seed_loss', 'npid_nce', 'DCLLoss', 'HardNegativeNTXentLoss', 'InvaSpreadLoss',
             'AlignUniformLoss', 'DirectCLRLoss', 'TripletLoss', 'SEEDLoss', 'NPIDLoss']
+from .negative_free import NegativeCosineLoss, negative_cosine  # noqa: E402
+
+__all__ += ['negative_cosine', 'NegativeCosineLoss']
+from .pretext import colorization_loss, masked_mse, pretext_classification  # noqa: E402
+
+__all__ += ['colorization_loss', 'masked_mse', 'pretext_classification']

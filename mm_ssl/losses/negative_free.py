@@ -32,3 +32,37 @@ class NormalizedMSELoss(nn.Module):
 
     def forward(self, prediction, target):
         return normalized_mse(prediction, target)
+
+
+def negative_cosine(prediction: torch.Tensor, target: torch.Tensor,
+                    stop_gradient: bool = True) -> torch.Tensor:
+    r"""SimSiam's loss term (Chen & He 2021, "Exploring Simple Siamese Representation Learning",
+    eq. 1 and 3): the negative cosine similarity of a prediction and a stop-gradient target,
+
+    .. math::
+        \mathcal{D}(p, z) = -\frac{p}{\|p\|_2} \cdot \frac{\mathrm{stopgrad}(z)}{\|z\|_2}
+
+    ``stop_gradient=False`` lets the gradient flow into the target too: SimSiam then collapses to
+    a constant output (the paper's fig. 2); it exists to demonstrate that collapse.
+
+    Shape:
+        - prediction, target: (N, D).
+        - output: scalar, mean over N, in [-1, 1].
+
+    Example:
+        >>> loss = negative_cosine(torch.randn(8, 2048), torch.randn(8, 2048))
+    """
+    target = target.detach() if stop_gradient else target
+    return -F.cosine_similarity(prediction, target, dim=1).mean()
+
+
+@MODELS.register_module()
+class NegativeCosineLoss(nn.Module):
+    """Module form of :func:`negative_cosine`: ``dict(type='NegativeCosineLoss')``."""
+
+    def __init__(self, stop_gradient: bool = True):
+        super().__init__()
+        self.stop_gradient = stop_gradient
+
+    def forward(self, prediction, target):
+        return negative_cosine(prediction, target, self.stop_gradient)

@@ -9,3 +9,10 @@ __all__ = ['ViewAugment', 'MultiViewAugment', 'sample_crop_boxes', 'resized_crop
            'rgb_to_grayscale', 'gaussian_blur', 'solarize', 'GlobalAugment', 'GlobalAugRecord',
            'ImageResizeFlip', 'range_filter', 'sample_points', 'sparse_shape', 'voxelize',
            'voxelize_batch']
+from .color import lab_to_rgb, rgb_to_lab  # noqa: E402
+from .pretext import (ab_bins, ab_cells_per_axis, grid_tiles, jigsaw_permutations,  # noqa: E402
+                      min_hamming_distance, region_mask, rotate_all, shuffle_tiles)
+
+__all__ += ['rgb_to_lab', 'lab_to_rgb', 'ab_bins', 'ab_cells_per_axis', 'grid_tiles',
+            'jigsaw_permutations', 'min_hamming_distance', 'region_mask', 'rotate_all',
+            'shuffle_tiles']

@@ -26,5 +26,6 @@ augment = dict(type='MultiViewAugment', views=[dict(view, num=2)])
 # BYOL's asymmetric pair: blur always on view 1, rarely on view 2, which may be solarized
 byol_augment = dict(type='MultiViewAugment', views=[
     dict(view, num=1, blur_p=1.0), dict(view, num=1, blur_p=0.1, solarize_p=0.2)])
-# one view per sample, for methods that contrast against a memory (InstDisc) or a teacher (SEED)
+# one view per sample: for methods that contrast against a memory (InstDisc) or a teacher
+# (SEED), and for the pretext tasks (rotation, jigsaw, ...) that make their own inputs from it
 single_view_augment = dict(type='MultiViewAugment', views=[dict(view, num=1)])
