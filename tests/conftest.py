@@ -25,9 +25,10 @@ def two_threads():
 
 def tiny_config(method: str, work_dir: str, max_iters: int = 4, batch_size: int = 32,
                 checkpoint_interval: int = 2, **model_overrides) -> Config:
-    """A method's digits config shrunk to a few iterations of small batches, iteration-based,
-    with a schedule that does not depend on ``max_iters`` (so split runs equal whole runs)."""
-    cfg = Config.fromfile(osp.join(ROOT, DIGITS_CONFIGS[method]))
+    """A method's digits config (a key of DIGITS_CONFIGS, or a config path relative to ROOT)
+    shrunk to a few iterations of small batches, iteration-based, with a schedule that does not
+    depend on ``max_iters`` (so split runs equal whole runs)."""
+    cfg = Config.fromfile(osp.join(ROOT, DIGITS_CONFIGS.get(method, method)))
     cfg.work_dir = work_dir
     cfg.train_dataloader.batch_size = batch_size
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=10**6)

@@ -26,3 +26,6 @@ augment = dict(type='MultiViewAugment', views=[dict(view, num=2)])
 # BYOL's asymmetric pair: blur always on view 1, rarely on view 2, which may be solarized
 byol_augment = dict(type='MultiViewAugment', views=[
     dict(view, num=1, blur_p=1.0), dict(view, num=1, blur_p=0.1, solarize_p=0.2)])
+# multi-crop (SwAV, DINO): 2 global crops + 4 local 16 px crops (SwAV's scales, appendix A)
+multicrop_augment = dict(type='MultiViewAugment', views=[
+    dict(view, num=2, scale=(0.14, 1.0)), dict(view, num=4, size=16, scale=(0.05, 0.14))])
