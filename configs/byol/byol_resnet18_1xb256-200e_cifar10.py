@@ -2,7 +2,7 @@ _base_ = [
     '../_base_/models/byol_resnet18.py',
     '../_base_/datasets/cifar10.py',
     '../_base_/schedules/sgd_cosine_200e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/health.py',
 ]
 model = dict(encoder=dict(cifar_stem=True),  # 3x3 stem, no max-pool for 32 px
              data_preprocessor=dict(augment={{_base_.byol_augment}}),

@@ -2,7 +2,6 @@ _base_ = [
     '../_base_/models/colorization_resnet18.py',
     '../_base_/datasets/digits.py',
     '../_base_/schedules/sgd_cosine.py',
-    '../_base_/default_runtime.py',
     '../_base_/health.py',
 ]
 # digits carry no colour: every pixel is in the neutral bin, so the task is trivial on them

@@ -2,7 +2,6 @@ _base_ = [
     '../_base_/models/context_encoder_resnet18.py',
     '../_base_/datasets/digits.py',
     '../_base_/schedules/sgd_cosine.py',
-    '../_base_/default_runtime.py',
     '../_base_/health.py',
 ]
 model = dict(data_preprocessor=dict(augment={{_base_.single_view_augment}}),

@@ -2,7 +2,7 @@ _base_ = [
     '../_base_/models/mocov2_resnet18.py',
     '../_base_/datasets/cifar10.py',
     '../_base_/schedules/sgd_cosine_200e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/health.py',
 ]
 # MoCo's CIFAR-10 demo: queue 4096, momentum 0.99, T 0.1, symmetric loss
 model = dict(encoder=dict(cifar_stem=True),  # 3x3 stem, no max-pool for 32 px

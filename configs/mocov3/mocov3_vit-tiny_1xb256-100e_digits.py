@@ -2,7 +2,7 @@ _base_ = [
     '../_base_/models/mocov3_vit-tiny.py',
     '../_base_/datasets/digits.py',
     '../_base_/schedules/sgd_cosine.py',
-    '../_base_/default_runtime.py',
+    '../_base_/health.py',
 ]
 model = dict(data_preprocessor=dict(augment={{_base_.augment}}),
              online_probe=dict(num_classes=10))

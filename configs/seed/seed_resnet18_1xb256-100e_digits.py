@@ -2,7 +2,7 @@ _base_ = [
     '../_base_/models/seed_resnet18.py',
     '../_base_/datasets/digits.py',
     '../_base_/schedules/sgd_cosine.py',
-    '../_base_/default_runtime.py',
+    '../_base_/health.py',
 ]
 # the teacher: train configs/simclr/simclr_resnet18_1xb256-100e_digits.py first (any mm_ssl model
 # config + checkpoint works; a bigger teacher distils into this ResNet-18)

@@ -2,7 +2,7 @@ _base_ = [
     '../_base_/models/seed_resnet18.py',
     '../_base_/datasets/cifar10.py',
     '../_base_/schedules/sgd_cosine_200e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/health.py',
 ]
 # the teacher: train configs/simclr/simclr_resnet18_1xb256-200e_cifar10.py first (any mm_ssl model
 # config + checkpoint works; a bigger teacher distils into this ResNet-18)

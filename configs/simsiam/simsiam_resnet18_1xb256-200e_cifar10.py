@@ -3,7 +3,7 @@ _base_ = [
     '../_base_/models/simsiam_resnet18.py',
     '../_base_/datasets/cifar10.py',
     '../_base_/schedules/sgd_cosine_200e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/health.py',
 ]
 model = dict(encoder=dict(cifar_stem=True),
              neck=dict(num_layers=2),

@@ -1,22 +1,24 @@
+"""One file per method; each registers its class in MODELS."""
 from .base import BaseSSL
 from .byol import BYOL
+from .cmc import CMC
+from .colorization import Colorization
+from .cpc import CPC
+from .dino import DINO
+from .inpainting import ContextEncoder
+from .instdisc import InstDisc
+from .invaspread import InvaSpread
 from .moco import MoCo
+from .mocov3 import MoCoV3
+from .patch_context import Jigsaw, RelativePosition
+from .rotation import RotationPrediction
+from .seed import SEED
 from .simclr import SimCLR
+from .simclrv2 import SimCLRv2
 from .simipu import SimIPU
+from .simsiam import SimSiam
+from .swav import SwAV
 
-__all__ = ['BaseSSL', 'SimCLR', 'MoCo', 'BYOL', 'SimIPU']
-from .instdisc import InstDisc  # noqa: E402  zoo-a
-from .invaspread import InvaSpread  # noqa: E402  zoo-a
-from .mocov3 import MoCoV3  # noqa: E402  zoo-a
-from .seed import SEED  # noqa: E402  zoo-a
-from .simclrv2 import SimCLRv2  # noqa: E402  zoo-a
-
-__all__ += ['InstDisc', 'InvaSpread', 'MoCoV3', 'SEED', 'SimCLRv2']  # zoo-a
-from .colorization import Colorization  # noqa: E402
-from .inpainting import ContextEncoder  # noqa: E402
-from .patch_context import Jigsaw, RelativePosition  # noqa: E402
-from .rotation import RotationPrediction  # noqa: E402
-from .simsiam import SimSiam  # noqa: E402
-
-__all__ += ['SimSiam', 'RotationPrediction', 'RelativePosition', 'Jigsaw', 'Colorization',
-            'ContextEncoder']
+__all__ = ['BaseSSL', 'SimCLR', 'SimCLRv2', 'MoCo', 'MoCoV3', 'BYOL', 'SimSiam', 'SwAV', 'DINO',
+           'InstDisc', 'InvaSpread', 'CPC', 'CMC', 'SEED', 'RotationPrediction',
+           'RelativePosition', 'Jigsaw', 'Colorization', 'ContextEncoder', 'SimIPU']

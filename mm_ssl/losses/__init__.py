@@ -1,24 +1,28 @@
-from .contrastive import InfoNCELoss, NTXentLoss, info_nce, nt_xent
-from .negative_free import NormalizedMSELoss, normalized_mse
-from .simipu import cross_modal_loss, intra_modal_loss
-
-__all__ = ['info_nce', 'nt_xent', 'normalized_mse', 'InfoNCELoss', 'NTXentLoss',
-           'NormalizedMSELoss', 'intra_modal_loss', 'cross_modal_loss']
-from .contrastive import pair_logits  # noqa: E402  zoo-a
-from .contrastive_variants import (AlignUniformLoss, DCLLoss, DirectCLRLoss,  # noqa: E402  zoo-a
+"""Losses as plain functions (and thin nn.Module wrappers for configs)."""
+from .cmc import CMCLoss, cmc_loss
+from .contrastive import InfoNCELoss, NTXentLoss, info_nce, nt_xent, pair_logits
+from .contrastive_variants import (AlignUniformLoss, DCLLoss, DirectCLRLoss,
                                    HardNegativeNTXentLoss, InvaSpreadLoss, TripletLoss,
                                    align_uniform, alignment, batch_hard_triplet, dcl, directclr,
                                    hard_negative_nt_xent, invaspread, triplet, uniformity)
-from .distillation import SEEDLoss, seed_loss  # noqa: E402  zoo-a
-from .instance_discrimination import NPIDLoss, npid_nce  # noqa: E402  zoo-a
+from .cpc import CPCLoss, cpc_info_nce
+from .dino import DINOLoss, dino_loss, teacher_temperature, updated_center
+from .distillation import SEEDLoss, seed_loss
+from .instance_discrimination import NPIDLoss, npid_nce
+from .negative_free import NegativeCosineLoss, NormalizedMSELoss, negative_cosine, normalized_mse
+from .pretext import colorization_loss, masked_mse, pretext_classification
+from .simipu import cross_modal_loss, intra_modal_loss
+from .swav import SwAVLoss, sinkhorn_knopp, swapped_prediction
 
-__all__ += ['pair_logits', 'dcl', 'hard_negative_nt_xent', 'invaspread', 'alignment',  # zoo-a
-            'uniformity', 'align_uniform', 'directclr', 'triplet', 'batch_hard_triplet',
-            'seed_loss', 'npid_nce', 'DCLLoss', 'HardNegativeNTXentLoss', 'InvaSpreadLoss',
-            'AlignUniformLoss', 'DirectCLRLoss', 'TripletLoss', 'SEEDLoss', 'NPIDLoss']
-from .negative_free import NegativeCosineLoss, negative_cosine  # noqa: E402
-
-__all__ += ['negative_cosine', 'NegativeCosineLoss']
-from .pretext import colorization_loss, masked_mse, pretext_classification  # noqa: E402
-
-__all__ += ['colorization_loss', 'masked_mse', 'pretext_classification']
+__all__ = [
+    'info_nce', 'nt_xent', 'pair_logits', 'InfoNCELoss', 'NTXentLoss',
+    'normalized_mse', 'negative_cosine', 'NormalizedMSELoss', 'NegativeCosineLoss',
+    'dcl', 'hard_negative_nt_xent', 'invaspread', 'alignment', 'uniformity', 'align_uniform',
+    'directclr', 'triplet', 'batch_hard_triplet', 'DCLLoss', 'HardNegativeNTXentLoss',
+    'InvaSpreadLoss', 'AlignUniformLoss', 'DirectCLRLoss', 'TripletLoss',
+    'npid_nce', 'NPIDLoss', 'seed_loss', 'SEEDLoss',
+    'sinkhorn_knopp', 'swapped_prediction', 'SwAVLoss',
+    'dino_loss', 'updated_center', 'teacher_temperature', 'DINOLoss',
+    'cpc_info_nce', 'CPCLoss', 'cmc_loss', 'CMCLoss',
+    'colorization_loss', 'masked_mse', 'pretext_classification',
+    'intra_modal_loss', 'cross_modal_loss']

@@ -11,7 +11,8 @@ class KeyQueue(nn.Module):
     """FIFO queue of keys (MoCo, He et al. 2020 §3.2): each step the newest keys replace the
     oldest, so the dictionary is decoupled from the batch size.
 
-    Keys of every rank are enqueued (gathered first), so all ranks hold the same queue. Only slots
+    Keys of every rank are enqueued (gathered first), so all ranks hold the same queue, unless
+    ``gather=False`` (SwAV: each rank queues its own samples; Sinkhorn sums over ranks). Only slots
     written so far are served as negatives, instead of MoCo's random initial entries. State lives in
     buffers, so it is saved in checkpoints and restored on resume.
 
@@ -26,16 +27,17 @@ class KeyQueue(nn.Module):
         torch.Size([256, 128])
     """
 
-    def __init__(self, size: int, dim: int):
+    def __init__(self, size: int, dim: int, gather: bool = True):
         super().__init__()
-        self.size = size
+        self.size, self.gather = size, gather
         self.register_buffer('keys', torch.zeros(size, dim))
         self.register_buffer('ptr', torch.zeros((), dtype=torch.long))
         self.register_buffer('filled', torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()
     def push(self, keys: torch.Tensor) -> None:
-        keys = gather_no_grad(keys)[-self.size:]  # more keys than slots: only the newest survive
+        keys = gather_no_grad(keys) if self.gather else keys.detach()
+        keys = keys[-self.size:]  # more keys than slots: only the newest survive
         slots = (self.ptr + torch.arange(len(keys), device=keys.device)) % self.size
         self.keys[slots] = keys.to(self.keys.dtype)
         self.ptr.copy_((self.ptr + len(keys)) % self.size)

@@ -44,3 +44,11 @@ def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
     out = [torch.empty_like(x) for _ in range(dist.get_world_size())]
     dist.all_gather(out, x.detach().contiguous())
     return torch.cat(out)
+
+
+def all_reduce(x: torch.Tensor, op: str = 'sum') -> torch.Tensor:
+    """In-place ``sum`` / ``max`` of ``x`` over ranks, returned (statistics of the global batch:
+    SwAV's Sinkhorn sums, DINO's centre)."""
+    if world_info()[1] > 1:
+        dist.all_reduce(x, op={'sum': dist.ReduceOp.SUM, 'max': dist.ReduceOp.MAX}[op])
+    return x

@@ -18,18 +18,32 @@ D65_WHITE = (0.95047, 1.0, 1.08883)
 DELTA = 6 / 29
 
 
-def _apply_matrix(matrix: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return torch.einsum('ij,...jhw->...ihw', matrix.to(x), x)        # (..., 3, H, W)
+def _apply_matrix(matrix, x: torch.Tensor) -> torch.Tensor:
+    """A 3x3 matrix (nested tuples or float64 tensor, converted at x's precision) on channels."""
+    m = torch.as_tensor(matrix, dtype=x.dtype, device=x.device)
+    return torch.einsum('ij,...jhw->...ihw', m, x)        # (..., 3, H, W)
 
 
 def _white(x: torch.Tensor) -> torch.Tensor:
-    return torch.tensor(D65_WHITE).to(x).view(3, 1, 1)
+    return torch.tensor(D65_WHITE, dtype=x.dtype, device=x.device).view(3, 1, 1)
 
 
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
-    """sRGB in [0, 1] -> L*a*b*; see the module docstring."""
+    r"""sRGB in [0, 1] -> L*a*b*: gamma-decode, linear map to XYZ, then
+
+    .. math::
+        L = 116 f(Y/Y_n) - 16,\quad a = 500\,(f(X/X_n) - f(Y/Y_n)),\quad
+        b = 200\,(f(Y/Y_n) - f(Z/Z_n))
+
+    with :math:`f(t) = t^{1/3}` above :math:`(6/29)^3` and its linear continuation below.
+
+    Example:
+        >>> rgb_to_lab(torch.ones(1, 3, 1, 1)).flatten()   # white: L=100, a=b=0
+    """
+    if rgb.shape[-3] != 3:
+        raise ValueError(f'rgb_to_lab: expected 3 channels at dim -3, got shape {tuple(rgb.shape)}')
     linear = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    xyz = _apply_matrix(torch.tensor(RGB_TO_XYZ), linear) / _white(rgb)
+    xyz = _apply_matrix(RGB_TO_XYZ, linear) / _white(rgb)
     f = torch.where(xyz > DELTA ** 3, xyz.clamp_min(DELTA ** 3) ** (1 / 3),
                     xyz / (3 * DELTA ** 2) + 4 / 29)
     fx, fy, fz = f.unbind(-3)

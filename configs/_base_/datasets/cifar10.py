@@ -29,3 +29,6 @@ byol_augment = dict(type='MultiViewAugment', views=[
 # one view per sample: for methods that contrast against a memory (InstDisc) or a teacher
 # (SEED), and for the pretext tasks (rotation, jigsaw, ...) that make their own inputs from it
 single_view_augment = dict(type='MultiViewAugment', views=[dict(view, num=1)])
+# multi-crop (SwAV, DINO): 2 global crops + 4 local 16 px crops (SwAV's scales, appendix A)
+multicrop_augment = dict(type='MultiViewAugment', views=[
+    dict(view, num=2, scale=(0.14, 1.0)), dict(view, num=4, size=16, scale=(0.05, 0.14))])

@@ -29,3 +29,6 @@ byol_augment = dict(type='MultiViewAugment', views=[
 # one view per sample: for methods that contrast against a memory (InstDisc) or a teacher
 # (SEED), and for the pretext tasks (rotation, jigsaw, ...) that make their own inputs from it
 single_view_augment = dict(type='MultiViewAugment', views=[dict(view, num=1)])
+# multi-crop (SwAV, DINO): 2 global crops + 4 local 16 px crops of small areas
+multicrop_augment = dict(type='MultiViewAugment', views=[
+    dict(view, num=2), dict(view, num=4, size=16, scale=(0.1, 0.4))])

@@ -1,6 +1,5 @@
+from .dense import ConvDecoder, DenseClsHead
 from .linear import LinearClsHead
+from .prototypes import DINOHead, NormalizedLinear
 
-__all__ = ['LinearClsHead']
-from .dense import ConvDecoder, DenseClsHead  # noqa: E402
-
-__all__ += ['DenseClsHead', 'ConvDecoder']
+__all__ = ['LinearClsHead', 'DenseClsHead', 'ConvDecoder', 'DINOHead', 'NormalizedLinear']
