@@ -3,9 +3,13 @@ from .multiview import (MultiViewAugment, ViewAugment, adjust_brightness, adjust
                         sample_crop_boxes, solarize)
 from .points import (GlobalAugment, GlobalAugRecord, ImageResizeFlip, range_filter, sample_points,
                      sparse_shape, voxelize, voxelize_batch)
+from .video import (ClipAugment, dense_flow, flow_scale, local_disturbance, reverse_clip,
+                    rotate_clip, shuffle_clip, speed_indices, temporal_shift)
 
 __all__ = ['ViewAugment', 'MultiViewAugment', 'sample_crop_boxes', 'resized_crop',
            'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue',
            'rgb_to_grayscale', 'gaussian_blur', 'solarize', 'GlobalAugment', 'GlobalAugRecord',
            'ImageResizeFlip', 'range_filter', 'sample_points', 'sparse_shape', 'voxelize',
-           'voxelize_batch']
+           'voxelize_batch',
+           'ClipAugment', 'dense_flow', 'flow_scale', 'local_disturbance', 'reverse_clip',
+           'rotate_clip', 'shuffle_clip', 'speed_indices', 'temporal_shift']
