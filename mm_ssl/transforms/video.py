@@ -160,8 +160,9 @@ def speed_indices(num_frames: int, rate, start=0) -> torch.Tensor:
     Shape:
         rate, start: int or (B,) ints. Output: (num_frames,) or (B, num_frames) int64.
     """
-    rate, start = torch.as_tensor(rate), torch.as_tensor(start)
-    return start[..., None] + rate[..., None] * torch.arange(num_frames)
+    rate = torch.as_tensor(rate)
+    start = torch.as_tensor(start, device=rate.device)
+    return start[..., None] + rate[..., None] * torch.arange(num_frames, device=rate.device)
 
 
 @TRANSFORMS.register_module()

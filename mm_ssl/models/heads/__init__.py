@@ -1,3 +1,4 @@
 from .linear import LinearClsHead
+from .order import PairwiseOrderHead
 
-__all__ = ['LinearClsHead']
+__all__ = ['LinearClsHead', 'PairwiseOrderHead']
