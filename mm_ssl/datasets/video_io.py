@@ -30,11 +30,11 @@ _DECODE_ERRORS = (av.FFmpegError, OSError, ValueError, IndexError, EOFError)
 
 
 def video_error(path, reason, detail):
-    """A :class:`DataError` whose message starts with ``path`` and whose ``reason`` attribute is a
-    short category (``'missing'``, ``'unreadable'``, ``'no_video_stream'``, ``'too_short'``,
-    ``'bad_entry'``) that datasets count skips by."""
+    """A :class:`DataError` whose message starts with ``path``, with attributes ``path`` and
+    ``reason``, a short category (``'missing'``, ``'unreadable'``, ``'no_video_stream'``,
+    ``'too_short'``, ``'bad_entry'``) that datasets count skips by."""
     exc = DataError(f'{path}: {detail}')
-    exc.reason = reason
+    exc.path, exc.reason = str(path), reason
     return exc
 
 
