@@ -55,16 +55,15 @@ def test_shuffle_and_learn_labels_match_temporal_monotonicity():
 def test_time_contrastive_losses_match_loops():
     torch.manual_seed(0)
     a, p, n = torch.randn(4, 8), torch.randn(4, 8), torch.randn(4, 3, 8)
-    unit = [x / x.norm() for x in a.double()], p.double() / p.double().norm(dim=1, keepdim=True), \
-        n.double() / n.double().norm(dim=2, keepdim=True)
-    ua, up, un = unit
+    ua, up, un = (x.double() / x.double().norm(dim=-1, keepdim=True) for x in (a, p, n))
     total_nce = total_tri = 0.0
     for i in range(4):
         cands = [up[j] for j in range(4)] + [un[j, m] for j in range(4) for m in range(3)]
         logits = [float(ua[i] @ c) / 0.1 for c in cands]
         total_nce += -logits[i] + math.log(sum(math.exp(x) for x in logits))
         for m in range(3):
-            d_pos, d_neg = float(((ua[i] - up[i]) ** 2).sum()), float(((ua[i] - un[i, m]) ** 2).sum())
+            d_pos = float(((ua[i] - up[i]) ** 2).sum())
+            d_neg = float(((ua[i] - un[i, m]) ** 2).sum())
             total_tri += max(0.0, d_pos - d_neg + 0.2)
     assert time_contrastive_nce(a, p, n, 0.1).item() == pytest.approx(total_nce / 4, rel=1e-5)
     assert time_contrastive_triplet(a, p, n, 0.2).item() == pytest.approx(total_tri / 12, rel=1e-5)

@@ -13,7 +13,8 @@ def texture(t: float, size: int = 48, velocity=VELOCITY) -> np.ndarray:
     """A smooth texture translating at ``velocity``, sampled exactly at (fractional) time t."""
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
     x, y = xs - velocity[0] * t, ys - velocity[1] * t
-    img = 128 + 50 * np.sin(x / 4 + 0.1 * y) + 40 * np.cos(y / 5 - x / 7) + 20 * np.sin((x + y) / 3.1)
+    img = (128 + 50 * np.sin(x / 4 + 0.1 * y) + 40 * np.cos(y / 5 - x / 7)
+           + 20 * np.sin((x + y) / 3.1))
     return np.clip(img, 0, 255)
 
 
@@ -43,7 +44,8 @@ def test_temporal_shift_of_a_translation_is_a_spatial_translation():
                                       for t in range(8)]))[None, None]   # (1, 1, T, H, W)
     shifted = temporal_shift(clip, 3)
     for i in range(5):                                # x_{i+3} = x_i moved by 3 v
-        assert torch.equal(shifted[0, 0, i], torch.roll(clip[0, 0, i], (3 * v[1], 3 * v[0]), (0, 1)))
+        expected = torch.roll(clip[0, 0, i], (3 * v[1], 3 * v[0]), (0, 1))
+        assert torch.equal(shifted[0, 0, i], expected)
 
 
 def test_temporal_shift_per_sample_matches_a_loop():

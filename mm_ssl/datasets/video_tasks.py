@@ -123,6 +123,7 @@ class VideoTaskDataset(VideoDataset):
         self.task_sampler = TASK_SAMPLERS[task](**dict(TASK_DEFAULTS.get(task, {}),
                                                        **(task_cfg or {})))
         self._motion, self._current_video = {}, None
+        kwargs.pop('sampler', None)   # a config's plain-clip sampler, inherited from its base
         super().__init__(*args, sampler=self._task_indices, **kwargs)
 
     def _task_indices(self, num_frames, rng):

@@ -21,7 +21,8 @@ def time_contrastive_nce(anchor: torch.Tensor, positive: torch.Tensor, negative:
         - output: scalar.
 
     Example:
-        >>> loss = time_contrastive_nce(torch.randn(8, 64), torch.randn(8, 64), torch.randn(8, 2, 64))
+        >>> a, p, n = torch.randn(8, 64), torch.randn(8, 64), torch.randn(8, 2, 64)
+        >>> loss = time_contrastive_nce(a, p, n, temperature=0.1)
     """
     a = F.normalize(anchor, dim=1)
     candidates = F.normalize(torch.cat([positive, negative.flatten(0, 1)]), dim=1)  # (B + BM, D)

@@ -47,7 +47,7 @@ class VideoDataPreprocessor(SSLDataPreprocessor):
         else:
             views = [self._resize(x)]
         views = [self._normalize(v).view(b, c, *lead[1:], t, *v.shape[-2:]) for v in views]
-        if len(lead) == 2:                                            # (B, C, K, T, ..) -> (B, K, C, T, ..)
+        if len(lead) == 2:                                  # (B, C, K, T, ...) -> (B, K, C, T, ...)
             views = [v.transpose(1, 2) for v in views]
         samples = {k: v for k, v in data.items() if k != 'clip'}
         return dict(inputs=views if training else views[0], data_samples=samples)

@@ -203,7 +203,7 @@ class ClipAugment:
         # one parameter set per (view, clip), repeated over its frames: row (v*B + b)*T + t
         params = {k: v if k == 'order' else v.repeat_interleave(t, 0) for k, v in params.items()}
         s = self.view.size
-        out = self.view.apply(frames, params).view(n, t, c, s, s).transpose(1, 2)  # (nB, C, T, s, s)
+        out = self.view.apply(frames, params).view(n, t, c, s, s).transpose(1, 2)  # (nB,C,T,s,s)
         coins = torch.rand(n, 3, generator=generator, device=device)
         if self.warp_p > 0:
             strength = torch.where(coins[:, 0] < self.warp_p, self.warp_strength, 0.0)
