@@ -11,8 +11,8 @@ from mmengine.registry import init_default_scope
 from data_prep.make_synthetic_videos import make_synthetic_videos
 from mm_ssl.datasets import VideoDataset, VideoTaskDataset
 from mm_ssl.datasets.video_tasks import (ClipOrderSampler, MotionTupleSampler,
-                                        TimeContrastiveSampler)
-from mm_ssl.evaluation.video import retrieval_recall, video_level
+                                        TimeContrastiveSampler, frame_motion)
+from mm_ssl.evaluation.video import finetune, retrieval_recall, video_level
 from mm_ssl.losses.temporal import taco_loss, time_contrastive_nce, time_contrastive_triplet
 from mm_ssl.models.encoders import FrameEncoder, Small3DCNN, VideoResNet
 from mm_ssl.ops.temporal_order import (permutation_classes, sample_orders,
@@ -205,3 +205,31 @@ def test_task_dataset_reads_the_sampled_frames_of_real_videos(synthetic_videos, 
     assert torch.equal(sample['clip'].flatten(0, 1), torch.from_numpy(frames))
     if task in ('shuffle_learn', 'opn'):
         assert torch.all(sample['frame_indices'][1:] > sample['frame_indices'][:-1])
+
+
+def test_frame_motion_measures_a_known_translation():
+    ys, xs = np.mgrid[0:40, 0:40].astype(np.float64)
+    frames = []
+    for shift in (0, 0, 1, 3):                    # moves by 0, 1 and 2 px between frames
+        x = xs - shift
+        img = 128 + 60 * np.sin(x / 4 + ys / 6) + 40 * np.cos(ys / 5 - x / 7)
+        frames.append(np.repeat(np.clip(img, 0, 255)[..., None], 3, -1).round().astype(np.uint8))
+    frames = np.stack(frames)
+    flow = frame_motion(frames, 'flow')
+    assert flow[0] < 0.05 and abs(flow[1] - 1) < 0.15 and abs(flow[2] - 2) < 0.3
+    diff = frame_motion(frames, 'diff')
+    assert diff[0] == 0 and diff[2] > diff[1] > 0
+
+
+def test_finetune_separates_bright_from_dark_clips():
+    init_default_scope('mm_ssl')
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type='SimCLR', encoder=ENCODER, neck=NECK,
+                              data_preprocessor=dict(type='VideoDataPreprocessor')))
+    labels = torch.arange(16) % 2
+    clips = (torch.randint(0, 100, (16, 4, 16, 16, 3)) + 150 * labels.view(-1, 1, 1, 1, 1))
+    samples = [dict(clip=c.to(torch.uint8), label=int(y), video_idx=i % 8)   # 2 clips a video
+               for i, (c, y) in enumerate(zip(clips, labels))]
+    loader = torch.utils.data.DataLoader(samples, batch_size=8, shuffle=True)
+    result = finetune(model, loader, loader, num_classes=2, epochs=3, lr=0.05)
+    assert result['finetune_clip'] == 100 and result['finetune_video'] == 100

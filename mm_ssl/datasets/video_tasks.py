@@ -4,10 +4,12 @@ A sampler is a callable ``(num_frames, rng) -> int array (K, T)``: K frames or c
 of one video, stored in temporal order (the algorithms shuffle them). It raises ValueError when the
 video is too short, which :class:`~mm_ssl.datasets.video.VideoDataset` reports naming the file.
 """
+import cv2
 import numpy as np
 
 from mm_ssl.errors import ConfigError
 from mm_ssl.registry import DATASETS
+from mm_ssl.transforms.video import dense_flow
 
 from .video import VideoDataset
 
@@ -38,13 +40,20 @@ class TimeContrastiveSampler:
         return np.array([anchor, rng.choice(near), *negatives])[:, None]
 
 
-def frame_motion(frames: np.ndarray) -> np.ndarray:
-    """Motion between consecutive frames: mean absolute grey-level difference (Shuffle and Learn
-    selects high-motion windows; frame differences stand in for its optical flow).
+def frame_motion(frames: np.ndarray, method: str = 'diff') -> np.ndarray:
+    """Motion between consecutive frames, by which Shuffle and Learn picks high-motion windows:
+    ``'diff'`` the mean absolute grey-level difference (cheap), ``'flow'`` the mean magnitude of
+    Farneback optical flow in pixels (the paper's measure).
 
     Shape:
         frames: uint8 (N, H, W, 3). Output: float (N - 1,).
     """
+    if method == 'flow':
+        grey = [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in frames]
+        return np.array([np.linalg.norm(dense_flow(a, b), axis=-1).mean()
+                         for a, b in zip(grey[:-1], grey[1:])])
+    if method != 'diff':
+        raise ConfigError(f"frame_motion: method must be 'diff' or 'flow', got {method!r}")
     grey = frames.astype(np.float32).mean(-1)
     return np.abs(np.diff(grey, axis=0)).mean((1, 2))
 
@@ -109,19 +118,22 @@ class VideoTaskDataset(VideoDataset):
     ``task='tcn' | 'shuffle_learn' | 'opn' | 'vcop'`` with the sampler's kwargs in
     ``task_cfg``. (TaCo and clip contrastive learning use plain ``VideoDataset`` clips.)
 
-    Samplers that use motion get the video's :func:`frame_motion`, computed from all its frames
-    the first time the video is drawn and cached per process (one full decode per video).
+    Samplers that use motion get the video's :func:`frame_motion` (``motion='diff'`` or
+    ``'flow'``), computed from all its frames the first time the video is drawn and cached per
+    process (one full decode per video).
 
     A sample's ``clip`` is uint8 (K, T, H, W, 3), frames / clips in temporal order.
     """
 
-    def __init__(self, *args, task: str = 'shuffle_learn', task_cfg: dict | None = None, **kwargs):
+    def __init__(self, *args, task: str = 'shuffle_learn', task_cfg: dict | None = None,
+                 motion: str = 'diff', **kwargs):
         if task not in TASK_SAMPLERS:
             raise ConfigError(f'VideoTaskDataset: task must be one of {list(TASK_SAMPLERS)}, '
                               f'got {task!r}')
         self.task = task
         self.task_sampler = TASK_SAMPLERS[task](**dict(TASK_DEFAULTS.get(task, {}),
                                                        **(task_cfg or {})))
+        self.motion_method = motion
         self._motion, self._current_video = {}, None
         kwargs.pop('sampler', None)   # a config's plain-clip sampler, inherited from its base
         super().__init__(*args, sampler=self._task_indices, **kwargs)
@@ -131,7 +143,8 @@ class VideoTaskDataset(VideoDataset):
             return self.task_sampler(num_frames, rng)
         video = self._current_video
         if video not in self._motion:
-            self._motion[video] = frame_motion(self.read_frames(video, np.arange(num_frames)))
+            frames = self.read_frames(video, np.arange(num_frames))
+            self._motion[video] = frame_motion(frames, self.motion_method)
         return self.task_sampler(num_frames, rng, self._motion[video])
 
     def sample_indices(self, video_idx, rng=None):
