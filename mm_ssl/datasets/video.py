@@ -260,7 +260,7 @@ def probe_video(path, full=False):
                         duration=round(video.duration, 6), width=video.width,
                         height=video.height)
     except DataError as exc:
-        return dict(error=str(exc), reason=getattr(exc, 'reason', 'unreadable'))
+        return dict(error=exc.detail, reason=exc.reason)
 
 
 def build_video_index(root, out=None, full=False, verbose=True):
@@ -278,7 +278,7 @@ def build_video_index(root, out=None, full=False, verbose=True):
         bad += 'error' in record
         if verbose and (i % 50 == 0 or i == len(files) or 'error' in record):
             rate = i / (time.perf_counter() - start)
-            note = f'  BAD: {record["error"]}' if 'error' in record else ''
+            note = f'  BAD: {rel}: {record["error"]}' if 'error' in record else ''
             print(f'[{i}/{len(files)}] {rate:.1f} videos/s, {bad} bad{note}', flush=True)
     index = dict(root=str(root), full_decode=full, videos=videos)
     out = Path(out) if out else root / INDEX_FILE

@@ -30,11 +30,11 @@ _DECODE_ERRORS = (av.FFmpegError, OSError, ValueError, IndexError, EOFError)
 
 
 def video_error(path, reason, detail):
-    """A :class:`DataError` whose message starts with ``path``, with attributes ``path`` and
-    ``reason``, a short category (``'missing'``, ``'unreadable'``, ``'no_video_stream'``,
+    """A :class:`DataError` whose message is ``path: detail``, with attributes ``path``,
+    ``detail`` and ``reason``, a short category (``'missing'``, ``'unreadable'``, ``'no_video_stream'``,
     ``'too_short'``, ``'bad_entry'``) that datasets count skips by."""
     exc = DataError(f'{path}: {detail}')
-    exc.path, exc.reason = str(path), reason
+    exc.path, exc.detail, exc.reason = str(path), detail, reason
     return exc
 
 
@@ -69,6 +69,9 @@ class VideoReader:
             if not self._container.streams.video:
                 raise video_error(self.path, 'no_video_stream', 'holds no video stream')
             self._stream = self._container.streams.video[0]
+            # one decoding thread: DataLoader workers are the parallelism, and a forked worker
+            # that frees an inherited reader would wait forever on its parent's thread pool
+            self._stream.codec_context.thread_count = 1
             self._index_packets()
         except BaseException:
             self._container.close()
@@ -160,8 +163,9 @@ class VideoReader:
                 if target in got:
                     continue
                 keyframe = self._keyframe_before(target)
-                if frames is None or target <= position or keyframe > position:
-                    frames = self._decode_from(keyframe)  # the seek saves decoding work
+                # seek when it skips frames (keyframe beyond the next one to decode) or goes back
+                if frames is None or target <= position or keyframe > position + 1:
+                    frames = self._decode_from(keyframe)
                 for position, frame in frames:
                     if position in wanted_set:
                         got[position] = self._to_rgb(frame)
