@@ -31,8 +31,8 @@ _DECODE_ERRORS = (av.FFmpegError, OSError, ValueError, IndexError, EOFError)
 
 def video_error(path, reason, detail):
     """A :class:`DataError` whose message is ``path: detail``, with attributes ``path``,
-    ``detail`` and ``reason``, a short category (``'missing'``, ``'unreadable'``, ``'no_video_stream'``,
-    ``'too_short'``, ``'bad_entry'``) that datasets count skips by."""
+    ``detail`` and ``reason``, a short category (``'missing'``, ``'unreadable'``,
+    ``'no_video_stream'``, ``'too_short'``, ``'bad_entry'``) that datasets count skips by."""
     exc = DataError(f'{path}: {detail}')
     exc.path, exc.detail, exc.reason = str(path), detail, reason
     return exc
