@@ -62,6 +62,15 @@ def test_reader_returns_the_requested_frames(video_set):
             np.testing.assert_array_equal(frames, reference[np.asarray(indices, dtype=int)])
 
 
+def test_reader_with_a_frame_table_skips_the_demux(video_set):
+    path = first_video(video_set)
+    with VideoReader(path) as video:
+        table = json.loads(json.dumps(video.frame_table()))  # as stored in an index
+        expected = video.read_frames(range(FRAMES))
+    with VideoReader(path, frame_table=table) as video:
+        np.testing.assert_array_equal(video.read_frames([49, 3, 30, 3]), expected[[49, 3, 30, 3]])
+
+
 def test_reader_seeks_only_when_it_saves_decoding(video_set):
     with VideoReader(first_video(video_set)) as video:
         def cost(indices):
@@ -200,13 +209,21 @@ def test_index_is_built_and_used(copy_set):
     (copy_set / 'MoveUp' / 'v_MoveUp_g02_c01.mp4').write_bytes(b'')
     index = build_video_index(copy_set, verbose=False)
     assert len(index['videos']) == 20
-    assert index['videos']['MoveRight/v_MoveRight_g02_c01.mp4'] == dict(
-        num_frames=FRAMES, fps=25.0, duration=2.0, width=64, height=64)
+    record = index['videos']['MoveRight/v_MoveRight_g02_c01.mp4']
+    assert record == dict(num_frames=FRAMES, fps=25.0, duration=2.0, width=64, height=64,
+                          bytes=(copy_set / 'MoveRight/v_MoveRight_g02_c01.mp4').stat().st_size,
+                          frame_table=dict(pts=dict(start=0, step=512, count=FRAMES),
+                                           keyframes=[0, 12, 24, 36, 48]))
     assert index['videos']['MoveUp/v_MoveUp_g02_c01.mp4']['reason'] == 'unreadable'
-    index['videos']['MoveRight/v_MoveRight_g02_c01.mp4']['num_frames'] = 45  # proves it is read
+    record['num_frames'] = 45  # edits that prove the dataset reads the index
+    record['frame_table']['pts']['count'] = 40
     (copy_set / 'video_index.json').write_text(json.dumps(index))
     ds = VideoDataset(copy_set, 'trainlist01.txt', on_bad_sample='skip')
     assert ds.num_frames(0) == 45 and not ds._readers  # no file opened
+    assert ds.reader(0).num_frames == 40  # no demux on opening: the frame table is used
+    ds.index['MoveRight/v_MoveRight_g02_c01.mp4']['bytes'] += 1  # as if the file changed
+    ds._readers.clear()
+    assert ds.reader(0).num_frames == FRAMES
     assert len(ds) == 9 and ds.skip_reasons == {'unreadable': 1}  # dropped before any read
     with pytest.raises(DataError, match='v_MoveUp_g02_c01.mp4.*video index'):
         VideoDataset(copy_set, 'trainlist01.txt')

@@ -250,15 +250,17 @@ def _infer_format(ann_file):
 
 
 def probe_video(path, full=False):
-    """Index record of one file: frame count, fps, duration, size, or the error that makes it
-    unreadable. Checks that the first and last frames decode (every frame with ``full``)."""
+    """Index record of one file: frame count, fps, duration, frame size, file size and the
+    reader's frame table, or the error that makes it unreadable. Checks that the first and last
+    frames decode (every frame with ``full``)."""
     try:
         with VideoReader(path) as video:
             frames = range(video.num_frames) if full else [0, video.num_frames - 1]
             video.read_frames(frames)
             return dict(num_frames=video.num_frames, fps=round(video.fps, 6),
                         duration=round(video.duration, 6), width=video.width,
-                        height=video.height)
+                        height=video.height, bytes=os.path.getsize(path),
+                        frame_table=video.frame_table())
     except DataError as exc:
         return dict(error=exc.detail, reason=exc.reason)
 
@@ -412,7 +414,10 @@ class VideoDataset(Dataset):
             self._readers, self._readers_pid = OrderedDict(), os.getpid()
         reader = self._readers.pop(video_idx, None)
         if reader is None:
-            reader = VideoReader(self.path(video_idx), self.short_side)
+            path, record = self.path(video_idx), self.index.get(self.videos[video_idx], {})
+            table = record.get('frame_table') if path.is_file() and \
+                record.get('bytes') == path.stat().st_size else None  # else the file changed
+            reader = VideoReader(path, self.short_side, table)
             while len(self._readers) >= self.max_open_readers:
                 self._readers.popitem(last=False)[1].close()
         self._readers[video_idx] = reader

@@ -52,12 +52,15 @@ class VideoReader:
         keyframes: sorted frame indices of the keyframes.
         seeks, decoded: running counts of seeks and decoded frames (for tests and benchmarks).
 
+    ``frame_table``: the :meth:`frame_table` of an earlier reader of the same, unchanged file
+    (a video index stores it), which saves the demux pass on opening.
+
     Raises:
         DataError: naming the file, when it is missing, cannot be opened or demuxed (corrupt or
             truncated), or holds no video stream. Its ``reason`` attribute is a category.
     """
 
-    def __init__(self, path, short_side=None):
+    def __init__(self, path, short_side=None, frame_table=None):
         self.path = str(path)
         if not os.path.isfile(self.path):
             raise video_error(self.path, 'missing', 'missing file')
@@ -72,14 +75,15 @@ class VideoReader:
             # one decoding thread: DataLoader workers are the parallelism, and a forked worker
             # that frees an inherited reader would wait forever on its parent's thread pool
             self._stream.codec_context.thread_count = 1
-            self._index_packets()
+            self._set_frames(*(self._demux() if frame_table is None else
+                               self._unpack(frame_table)))
         except BaseException:
             self._container.close()
             raise
         self._set_output_size(short_side)
         self.seeks = self.decoded = 0
 
-    def _index_packets(self):
+    def _demux(self):
         """pts of every frame in presentation order, and the keyframes, from one demux pass."""
         try:
             packets = [(p.pts, p.is_keyframe) for p in self._container.demux(self._stream)
@@ -88,12 +92,30 @@ class VideoReader:
         except _DECODE_ERRORS as exc:
             raise video_error(self.path, 'unreadable',
                               f'corrupt or truncated video stream ({exc})') from exc
-        if not packets:
-            raise video_error(self.path, 'unreadable', 'video stream holds no frames')
         packets.sort()
-        self.pts = np.array([pts for pts, _ in packets], dtype=np.int64)
-        self._frame_of_pts = {int(pts): i for i, pts in enumerate(self.pts)}
-        self.keyframes = [i for i, (_, key) in enumerate(packets) if key] or [0]
+        return [pts for pts, _ in packets], [i for i, (_, key) in enumerate(packets) if key]
+
+    def frame_table(self):
+        """What the demux pass learnt, JSON-ready and compact (pts as start + step when evenly
+        spaced), for a video index to hand to later readers of the same file."""
+        steps = np.unique(np.diff(self.pts))
+        pts = dict(start=int(self.pts[0]), step=int(steps[0]) if len(steps) else 1,
+                   count=self.num_frames) if len(steps) <= 1 else self.pts.tolist()
+        return dict(pts=pts, keyframes=list(self.keyframes))
+
+    @staticmethod
+    def _unpack(table):
+        pts = table['pts']
+        if isinstance(pts, dict):
+            pts = pts['start'] + pts['step'] * np.arange(pts['count'])
+        return pts, table['keyframes']
+
+    def _set_frames(self, pts, keyframes):
+        if not len(pts):
+            raise video_error(self.path, 'unreadable', 'video stream holds no frames')
+        self.pts = np.asarray(pts, dtype=np.int64)
+        self._frame_of_pts = {int(p): i for i, p in enumerate(self.pts)}
+        self.keyframes = list(keyframes) or [0]
         self.num_frames = len(self.pts)
         rate = self._stream.average_rate or self._stream.guessed_rate
         tb = self._stream.time_base
