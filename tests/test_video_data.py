@@ -296,3 +296,6 @@ def test_dataloader_workers_skip_a_corrupt_file(copy_set):
     reports = [s for b in batches for s in b['skipped'] if s]
     assert reports and all(r.startswith(f'{bad}: cannot open') for r in reports)
     assert str(bad) not in {p for b in batches for p in b['path']}
+    ds.on_bad_sample = 'raise'
+    with pytest.raises(DataError, match=f'{bad}: cannot open'):
+        list(DataLoader(ds, batch_size=4, num_workers=2, timeout=60))
