@@ -3,12 +3,14 @@ against a plain decode from the start), annotation formats, clip samplers, the v
 the frame cache and every kind of bad input."""
 import hashlib
 import json
+import os.path as osp
 import shutil
 
 import av
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from torch.utils.data import DataLoader
 
 from data_prep.make_synthetic_videos import make_synthetic_videos
@@ -17,6 +19,9 @@ from mm_ssl.datasets.synthetic_video import (VideoSpec, read_frame_number, rende
                                              write_video)
 from mm_ssl.datasets.video import read_annotations
 from mm_ssl.errors import DataError
+from mm_ssl.registry import DATASETS
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 FRAMES, GOP = 50, 12  # 2 s at 25 fps: keyframes 0, 12, 24, 36, 48
 
@@ -188,6 +193,17 @@ def test_callable_sampler_adds_keys(video_set):
     assert sample['clip'].shape == (3, 1, 64, 64, 3)
     assert [read_frame_number(c[0]) for c in sample['clip'].numpy()] == \
         [[4, 20, 40][o] for o in sample['order']]
+
+
+def test_base_config_builds_and_pipeline_runs(video_set):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/_base_/datasets/synthetic_videos.py'))
+    train = DATASETS.build(dict(cfg.train_dataset, data_root=str(video_set),
+                                pipeline=[lambda s: dict(s, clip=s['clip'].flip(0))]))
+    sample = train[0]
+    assert [read_frame_number(f) for f in sample['clip'].numpy()] == \
+        sample['frame_indices'].flip(0).tolist()
+    test = DATASETS.build(dict(cfg.test_dataset, data_root=str(video_set)))
+    assert len(test) == 10 and test[0]['clip'].shape == (5, 16, 64, 64, 3)
 
 
 def test_frame_cache(video_set, tmp_path):
