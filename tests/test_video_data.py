@@ -15,8 +15,8 @@ from torch.utils.data import DataLoader
 
 from data_prep.make_synthetic_videos import make_synthetic_videos
 from mm_ssl.datasets import VideoDataset, VideoReader, build_video_index, sample_clip_indices
-from mm_ssl.datasets.synthetic_video import (VideoSpec, read_frame_number, render_video,
-                                             write_video)
+from mm_ssl.datasets.synthetic_video import (CLASSES, VideoSpec, object_trajectory,
+                                             read_frame_number, render_video, write_video)
 from mm_ssl.datasets.video import read_annotations
 from mm_ssl.errors import DataError
 from mm_ssl.registry import DATASETS
@@ -107,6 +107,31 @@ def test_synthetic_videos_are_deterministic(tmp_path):
         write_video(tmp_path / f'{name}.mp4', frames)
     digest = [hashlib.md5((tmp_path / f'{n}.mp4').read_bytes()).hexdigest() for n in 'ab']
     assert digest[0] == digest[1]
+
+
+def test_synthetic_classes_share_single_frame_statistics():
+    """Object position, orientation and size at a random frame follow one distribution for all
+    classes (two-sample KS tests against MoveRight); the motion between frames differs."""
+    from scipy.stats import ks_2samp
+    spec = VideoSpec(label=0, width=64, height=48, seconds=1.0)
+    rng = np.random.default_rng(0)
+
+    def draws(label, n=600):
+        rows = []
+        for _ in range(n):
+            x, y, angle, radius = object_trajectory(VideoSpec(label, 64, 48, 25, 1.0), rng)
+            k = rng.integers(spec.num_frames - 1)
+            dx, dy = (x[k + 1] - x[k] + 32) % 64 - 32, (y[k + 1] - y[k] + 24) % 48 - 24
+            rows.append((x[k] / 64, y[k] / 48, angle[k] % (2 * np.pi), np.log(radius[k]),
+                         dx, dy, angle[k + 1] - angle[k], radius[k + 1] / radius[k]))
+        return np.array(rows)
+    reference = draws(0)
+    for label in range(1, len(CLASSES)):
+        other = draws(label)
+        for column in range(4):
+            assert ks_2samp(reference[:, column], other[:, column]).pvalue > 1e-3, (label, column)
+        motion = [ks_2samp(reference[:, c], other[:, c]).pvalue for c in range(4, 8)]
+        assert min(motion) < 1e-6, label  # while one step of motion tells them apart
 
 
 def test_samplers():

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-__all__ = ['CLASSES', 'VideoSpec', 'render_video', 'write_video', 'stamp_frame_number',
-           'read_frame_number']
+__all__ = ['CLASSES', 'VideoSpec', 'object_trajectory', 'render_video', 'write_video',
+           'stamp_frame_number', 'read_frame_number']
 
 CLASSES = ('MoveRight', 'MoveLeft', 'MoveUp', 'MoveDown', 'MoveRightFast', 'RotateClockwise',
            'RotateAnticlockwise', 'Approach', 'Recede', 'Bounce')
@@ -60,7 +60,7 @@ def _eval_gratings(gratings, u, v):
     return np.einsum('khw,kc->hwc', np.sin(arg), colour)  # (K, H, W) x (K, 3) -> (H, W, 3)
 
 
-def _trajectory(spec, rng):
+def object_trajectory(spec, rng):
     """Object centre (x, y) in pixels, orientation (rad) and radius (px) at each frame time."""
     t = np.arange(spec.num_frames) / spec.fps
     w, h, side = spec.width, spec.height, min(spec.width, spec.height)
@@ -68,12 +68,13 @@ def _trajectory(spec, rng):
     x = np.full_like(t, rng.uniform(0, w))
     y = np.full_like(t, rng.uniform(0, h))
     angle = np.full_like(t, rng.uniform(0, 2 * math.pi))
-    # log-radius: a start drawn so that a (virtual) approach stays inside SIZE_RANGE, then a
-    # uniform time along it; approach / recede run along it, the others freeze one point of it
+    # log-radius: a start drawn so that a (virtual) approach stays inside SIZE_RANGE; approach /
+    # recede run along it, the others freeze it at one of its frames, so all share a marginal
     lo, hi = np.log(SIZE_RANGE[0] * side), np.log(SIZE_RANGE[1] * side)
     travel = min(SCALE_RATE * spec.seconds, hi - lo)
     start = rng.uniform(lo, hi - travel)
-    log_r = np.full_like(t, start + travel * rng.uniform())
+    progress = np.linspace(0, 1, spec.num_frames)
+    log_r = np.full_like(t, start + travel * rng.choice(progress))
     speed = rng.uniform(0.3, 0.5) * side  # px/s
     if name.startswith('Move'):
         dx, dy = dict(Right=(1, 0), Left=(-1, 0), Up=(0, -1), Down=(0, 1),
@@ -83,7 +84,7 @@ def _trajectory(spec, rng):
         turn = rng.uniform(1.5, 3.0) * (1 if name == 'RotateClockwise' else -1)
         angle = angle + turn * t  # image y points down, so a positive turn is clockwise
     elif name in ('Approach', 'Recede'):
-        log_r = start + travel * (t / spec.seconds if name == 'Approach' else 1 - t / spec.seconds)
+        log_r = start + travel * (progress if name == 'Approach' else 1 - progress)
     elif name == 'Bounce':
         period = rng.uniform(0.6, 1.0)
         y = y - 0.35 * side * np.abs(np.sin(math.pi * (t / period + rng.uniform())))
@@ -101,7 +102,7 @@ def render_video(spec, rng, stamp=False):
     skin = _gratings(rng, 4, 3, 0.3)
     tint = rng.uniform(0.1, 0.9, 3)
     lobes, wobble, lobe_phase = rng.integers(3, 6), rng.uniform(0.1, 0.25), rng.uniform(0, 6.3)
-    cx, cy, angle, radius = _trajectory(spec, rng)
+    cx, cy, angle, radius = object_trajectory(spec, rng)
     frames = np.empty((spec.num_frames, h, w, 3), np.uint8)
     for k in range(spec.num_frames):
         ox, oy = pan * k / spec.fps
