@@ -331,6 +331,7 @@ def test_dataloader_workers_skip_a_corrupt_file(copy_set):
     bad = copy_set / 'MoveDown' / 'v_MoveDown_g02_c01.mp4'
     bad.write_bytes(bad.read_bytes()[:500])
     ds = VideoDataset(copy_set, 'trainlist01.txt', clip_len=4, on_bad_sample='skip')
+    ds[0], ds[5]  # readers open in the parent: forked workers inherit (and drop) them
     loader = DataLoader(ds, batch_size=4, num_workers=2, timeout=60)
     batches = list(loader)
     assert sum(len(b['label']) for b in batches) == len(ds)
