@@ -10,6 +10,7 @@ from .instdisc import InstDisc
 from .invaspread import InvaSpread
 from .moco import MoCo
 from .mocov3 import MoCoV3
+from .order_verification import OPN, VCOP, ShuffleAndLearn
 from .patch_context import Jigsaw, RelativePosition
 from .rotation import RotationPrediction
 from .seed import SEED
@@ -18,7 +19,10 @@ from .simclrv2 import SimCLRv2
 from .simipu import SimIPU
 from .simsiam import SimSiam
 from .swav import SwAV
+from .taco import TaCo
+from .time_contrastive import TimeContrastive
 
 __all__ = ['BaseSSL', 'SimCLR', 'SimCLRv2', 'MoCo', 'MoCoV3', 'BYOL', 'SimSiam', 'SwAV', 'DINO',
            'InstDisc', 'InvaSpread', 'CPC', 'CMC', 'SEED', 'RotationPrediction',
-           'RelativePosition', 'Jigsaw', 'Colorization', 'ContextEncoder', 'SimIPU']
+           'RelativePosition', 'Jigsaw', 'Colorization', 'ContextEncoder', 'SimIPU',
+           'TimeContrastive', 'ShuffleAndLearn', 'OPN', 'VCOP', 'TaCo']

@@ -1,8 +1,11 @@
 from .features import extract_features
 from .knn import knn_accuracy, knn_predict
 from .linear import linear_probe
+from .video import (evaluate_video, extract_clip_features, finetune, retrieval_recall,
+                    video_level)
 
-__all__ = ['extract_features', 'knn_predict', 'knn_accuracy', 'linear_probe']
+__all__ = ['extract_features', 'knn_predict', 'knn_accuracy', 'linear_probe', 'evaluate_video',
+           'extract_clip_features', 'finetune', 'retrieval_recall', 'video_level']
 from .protocols import build_model, evaluate  # noqa: E402
 
 __all__ += ['build_model', 'evaluate']

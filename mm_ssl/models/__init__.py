@@ -1,4 +1,5 @@
 from . import encoders, heads, necks
 from .data_preprocessor import SSLDataPreprocessor
+from .video_preprocessor import VideoDataPreprocessor
 
-__all__ = ['encoders', 'heads', 'necks', 'SSLDataPreprocessor']
+__all__ = ['encoders', 'heads', 'necks', 'SSLDataPreprocessor', 'VideoDataPreprocessor']

@@ -1,8 +1,8 @@
+from .regnet import RegNet
 from .resnet import ResNet
+from .video import FrameEncoder, Small3DCNN, VideoResNet
 from .vit import ViT
 from .voxel_backbone import VoxelBackBone8x
 
-__all__ = ['ResNet', 'ViT', 'VoxelBackBone8x']
-# issue 3
-from .regnet import RegNet  # noqa: E402
-__all__ += ['RegNet']
+__all__ = ['ResNet', 'RegNet', 'ViT', 'VoxelBackBone8x', 'VideoResNet', 'Small3DCNN',
+           'FrameEncoder']

@@ -1,5 +1,7 @@
 from .dense import ConvDecoder, DenseClsHead
 from .linear import LinearClsHead
+from .order import PairwiseOrderHead
 from .prototypes import DINOHead, NormalizedLinear
 
-__all__ = ['LinearClsHead', 'DenseClsHead', 'ConvDecoder', 'DINOHead', 'NormalizedLinear']
+__all__ = ['LinearClsHead', 'DenseClsHead', 'ConvDecoder', 'DINOHead', 'NormalizedLinear',
+           'PairwiseOrderHead']

@@ -1,0 +1,131 @@
+"""Video evaluation: clip features averaged per video, nearest-neighbour retrieval (test queries
+against the train gallery, VCOP / TaCo protocol), linear probe and fine-tuning."""
+import copy
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import is_model_wrapper
+
+from mm_ssl.models.heads import LinearClsHead
+
+from .linear import linear_probe
+
+RETRIEVAL_KS = (1, 5, 10, 20, 50)
+
+
+def _clips(data: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A preprocessed batch as single clips (N, C, T, H, W) with their labels and video indices;
+    samples of K uniform clips (B, K, C, T, H, W) become B*K clips."""
+    x, samples = data['inputs'], data['data_samples']
+    k = x.shape[1] if x.dim() == 6 else 1
+    label, video = (torch.as_tensor(samples[key]).long().repeat_interleave(k)
+                    for key in ('label', 'video_idx'))
+    return (x.flatten(0, 1) if x.dim() == 6 else x), label, video
+
+
+@torch.no_grad()
+def extract_clip_features(model, dataloader) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Encoder features of every clip of a video dataset (model in eval mode, no augmentation);
+    samples holding K clips give K rows.
+
+    Returns:
+        (N, D) float features, (N,) int64 labels and (N,) int64 video indices.
+    """
+    model = model.module if is_model_wrapper(model) else model
+    was_training = model.training
+    model.eval()
+    feats, labels, videos = [], [], []
+    for batch in dataloader:
+        x, label, video = _clips(model.data_preprocessor(batch, training=False))
+        feats.append(model(x, mode='tensor').float())
+        labels.append(label)
+        videos.append(video)
+    model.train(was_training)
+    return torch.cat(feats), torch.cat(labels), torch.cat(videos)
+
+
+def video_level(feats: torch.Tensor, labels: torch.Tensor, video_idx: torch.Tensor):
+    """Mean feature of the clips of each video (the N uniform clips of the evaluation protocol).
+
+    Shape:
+        feats: (N, D); labels, video_idx: (N,). Output: (V, D) features and (V,) labels, videos
+        in ascending index order.
+    """
+    videos, inverse = video_idx.unique(return_inverse=True)
+    sums = torch.zeros(len(videos), feats.shape[1], dtype=feats.dtype, device=feats.device)
+    sums.index_add_(0, inverse, feats)
+    counts = torch.bincount(inverse, minlength=len(videos)).to(feats.dtype)
+    video_labels = torch.zeros(len(videos), dtype=labels.dtype, device=labels.device)
+    video_labels[inverse] = labels
+    return sums / counts[:, None], video_labels
+
+
+@torch.no_grad()
+def retrieval_recall(query_feats: torch.Tensor, query_labels: torch.Tensor,
+                     gallery_feats: torch.Tensor, gallery_labels: torch.Tensor,
+                     ks=RETRIEVAL_KS) -> dict[int, float]:
+    """Top-k retrieval recall (%): a query is a hit when one of its k nearest gallery items by
+    cosine similarity has its class (Xu et al. 2019, VCOP §4.4). ``k`` above the gallery size is
+    clamped to it.
+
+    Shape:
+        query_feats: (M, D); query_labels: (M,); gallery_feats: (N, D); gallery_labels: (N,).
+    """
+    sim = F.normalize(query_feats.float(), dim=1) @ F.normalize(gallery_feats.float(), dim=1).T
+    order = sim.topk(min(max(ks), len(gallery_feats)), dim=1).indices        # (M, kmax)
+    hits = gallery_labels[order] == query_labels[:, None]                    # (M, kmax)
+    return {k: hits[:, :k].any(1).float().mean().item() * 100 for k in ks}
+
+
+def finetune(model, train_loader, test_loader, num_classes: int, epochs: int = 5,
+             lr: float = 0.01, weight_decay: float = 1e-4) -> dict[str, float]:
+    """Fine-tunes a copy of the model's encoder with a linear head (SGD + cosine lr, clips
+    without augmentation) and returns clip- and video-level test accuracy (%); the video
+    prediction averages the softmax of its clips.
+    """
+    model = copy.deepcopy(model.module if is_model_wrapper(model) else model)
+    encoder, pre = model.encoder, model.data_preprocessor
+    head = LinearClsHead(encoder.feat_dim, num_classes).to(next(encoder.parameters()).device)
+    params = list(encoder.parameters()) + list(head.parameters())
+    opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * len(train_loader))
+    encoder.train(), head.train()
+    for _ in range(epochs):
+        for batch in train_loader:
+            x, label, _ = _clips(pre(batch, training=False))
+            loss = F.cross_entropy(head(encoder(x)), label)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    encoder.eval(), head.eval()
+    probs, labels, videos = [], [], []
+    with torch.no_grad():
+        for batch in test_loader:
+            x, label, video = _clips(pre(batch, training=False))
+            probs.append(head(encoder(x)).softmax(1))
+            labels.append(label)
+            videos.append(video)
+    probs, labels, videos = torch.cat(probs), torch.cat(labels), torch.cat(videos)
+    video_probs, video_labels = video_level(probs, labels, videos)
+    return dict(finetune_clip=(probs.argmax(1) == labels).float().mean().item() * 100,
+                finetune_video=(video_probs.argmax(1) == video_labels).float().mean().item() * 100)
+
+
+def evaluate_video(model, train_loader, test_loader, ks=RETRIEVAL_KS,
+                   linear_epochs: int = 100) -> dict[str, float]:
+    """Frozen-encoder evaluation of a video model: retrieval recall@k of test videos against train
+    videos (mean feature of each video's clips) and linear-probe accuracy on clip features
+    (``linear_clip``) and on video-mean features (``linear_video``)."""
+    train = extract_clip_features(model, train_loader)
+    test = extract_clip_features(model, test_loader)
+    train_v, train_vl = video_level(*train)
+    test_v, test_vl = video_level(*test)
+    num_classes = int(max(train[1].max(), test[1].max())) + 1
+    out = {f'recall@{k}': r for k, r in retrieval_recall(test_v, test_vl, train_v, train_vl,
+                                                         ks).items()}
+    out['linear_clip'] = linear_probe(train[0], train[1], test[0], test[1], num_classes,
+                                      epochs=linear_epochs)
+    out['linear_video'] = linear_probe(train_v, train_vl, test_v, test_vl, num_classes,
+                                       epochs=linear_epochs)
+    return out
