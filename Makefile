@@ -25,7 +25,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) tools/demo.py --work-dir $(WORK)/demo
+	$(PY) tools/demo.py --task lidar video --work-dir $(WORK)/demo
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 tests

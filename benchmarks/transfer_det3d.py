@@ -34,6 +34,8 @@ def main(argv=None):
     parser.add_argument('--seeds', type=int, default=3)
     parser.add_argument('--iters', type=int, default=150)
     parser.add_argument('--labelled-frames', type=int, default=16)
+    parser.add_argument('--frozen-encoder', action='store_true',
+                        help='train the head only, on frozen encoder features')
     parser.add_argument('--out', default='work_dirs/transfer_det3d',
                         help='folder for results.json and losses.png')
     args = parser.parse_args(argv)
@@ -45,7 +47,8 @@ def main(argv=None):
         encoders[name or osp.basename(osp.dirname(path)) or path] = encoder_state(path)
     results = compare_transfer(args.data_root, pre.voxel_size, pre.point_range, encoders,
                                seeds=range(args.seeds), iters=args.iters,
-                               labelled_frames=args.labelled_frames)
+                               labelled_frames=args.labelled_frames,
+                               freeze_encoder=args.frozen_encoder)
     table = transfer_table(results)
     seconds = ', '.join(f'{k} {v["seconds"] / args.seeds:.0f} s' for k, v in results.items())
     print(f'\n{table}\n\nmean ± std over {args.seeds} seeds; fine-tuning + eval per seed: {seconds}')

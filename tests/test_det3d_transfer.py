@@ -95,3 +95,17 @@ def test_mean_and_spread():
     assert mean_and_spread([1.0, 3.0, float('nan')]) == (2.0, math.sqrt(2))
     assert mean_and_spread([5.0]) == (5.0, 0.0)
     assert all(math.isnan(x) for x in mean_and_spread([float('nan')]))
+
+
+def test_frozen_encoder_keeps_its_weights_and_statistics(synthetic_kitti):
+    frames = load_labelled_frames(synthetic_kitti, 'trainval', RANGE)[:2]
+    torch.manual_seed(0)
+    detector = VoxelCenterDetector(VOXEL, RANGE)
+    finetune(detector, frames, iters=1, freeze_encoder=True)    # sets the encoder's BN stats
+    encoder = {k: v.clone() for k, v in detector.encoder.state_dict().items()}
+    head = {k: v.clone() for k, v in detector.head.state_dict().items()}
+    finetune(detector, frames, iters=2, freeze_encoder=True)
+    after = detector.encoder.state_dict()
+    # the same statistics again (same frames, same weights) and untouched weights
+    assert all(torch.allclose(encoder[k].float(), after[k].float(), atol=1e-5) for k in encoder)
+    assert any(not torch.equal(head[k], v) for k, v in detector.head.state_dict().items())

@@ -150,19 +150,27 @@ def encoder_state(checkpoint, prefix='point_encoder.'):
     return sub_state(ckpt.get('state_dict', ckpt), prefix, str(checkpoint))
 
 
-def finetune(detector, frames, iters=200, batch_size=2, lr=3e-3, seed=0, log_every=0,
-             log=print):
-    """Train the whole detector (encoder included) with AdamW and a one-cycle schedule, OpenPCDet's
-    ``adam_onecycle`` recipe for SECOND / CenterPoint; the frame order is drawn from ``seed``;
-    BN statistics are recomputed at the end (:func:`precise_bn`). Returns the per-iteration
-    total loss."""
+def finetune(detector, frames, iters=200, batch_size=2, lr=3e-3, seed=0, freeze_encoder=False,
+             log_every=0, log=print):
+    """Train the detector with AdamW and a one-cycle schedule, OpenPCDet's ``adam_onecycle``
+    recipe for SECOND / CenterPoint; the frame order is drawn from ``seed``; BN statistics are
+    recomputed at the end (:func:`precise_bn`). Returns the per-iteration total loss.
+
+    ``freeze_encoder`` trains the head only, on the encoder's features (a linear-probe-like test
+    of what pretraining put into them): the encoder's BN statistics are first set on ``frames``
+    (so a random encoder is not penalised by statistics it never had), then it stays in eval mode.
+    """
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(detector.parameters(), lr=lr, betas=(0.95, 0.99), weight_decay=0.01)
+    if freeze_encoder:
+        precise_bn(detector, frames, batch_size)
+        detector.encoder.requires_grad_(False).eval()
+    trained = detector.head if freeze_encoder else detector
+    opt = torch.optim.AdamW(trained.parameters(), lr=lr, betas=(0.95, 0.99), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=iters, pct_start=0.4,
                                                 div_factor=10)
-    detector.train()
     order, losses, start = [], [], time.perf_counter()
     for it in range(iters):
+        trained.train()
         if len(order) < batch_size:
             order += torch.randperm(len(frames), generator=gen).tolist()
         batch = [frames[order.pop()] for _ in range(batch_size)]
@@ -173,29 +181,32 @@ def finetune(detector, frames, iters=200, batch_size=2, lr=3e-3, seed=0, log_eve
                                      + ', '.join(f'{k}={v.item():.4g}' for k, v in parts.items()))
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(detector.parameters(), 10.0)
+        nn.utils.clip_grad_norm_(trained.parameters(), 10.0)
         opt.step()
         sched.step()
         losses.append(loss.item())
         if log_every and ((it + 1) % log_every == 0 or it + 1 == iters):
             log(f'    iter {it + 1}/{iters}  loss {np.mean(losses[-log_every:]):.3f}  '
                 f'{(time.perf_counter() - start) / (it + 1):.2f} s/iter')
-    precise_bn(detector, frames, batch_size)
+    precise_bn(detector, frames, batch_size, trained)
     return losses
 
 
 @torch.no_grad()
-def precise_bn(model, frames, batch_size=2):
-    """Replace BN running statistics by their average over ``frames`` at the final weights
-    ("precise BN", Wu & Johnson 2021, "Rethinking 'Batch' in BatchNorm"). A short fine-tuning
-    needs it: with OpenPCDet's BN momentum of 0.01, 150 steps leave 22% of the running
-    statistics at their initial values, and eval-mode outputs would be far from train-mode ones."""
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+def precise_bn(model, frames, batch_size=2, part=None):
+    """Replace the BN running statistics of ``part`` (default: all of ``model``) by their
+    average over ``frames`` at the current weights ("precise BN", Wu & Johnson 2021,
+    "Rethinking 'Batch' in BatchNorm"). A short fine-tuning needs it: with OpenPCDet's BN
+    momentum of 0.01, 150 steps leave 22% of the running statistics at their initial values, and
+    eval-mode outputs would be far from train-mode ones."""
+    part = model if part is None else part
+    bns = [m for m in part.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     momenta = [bn.momentum for bn in bns]
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None          # cumulative moving average: the plain mean over batches
-    model.train()
+    model.eval()
+    part.train()
     for i in range(0, len(frames), batch_size):
         model([f.points for f in frames[i:i + batch_size]])
     for bn, momentum in zip(bns, momenta):
@@ -230,7 +241,7 @@ def mean_and_spread(values):
 
 
 def compare_transfer(root, voxel_size, point_range, encoders, seeds=(0, 1, 2), iters=150,
-                     labelled_frames=16, batch_size=2, lr=3e-3, log=print):
+                     labelled_frames=16, batch_size=2, lr=3e-3, freeze_encoder=False, log=print):
     """Fine-tune one detector per (encoder, seed) on the first ``labelled_frames`` frames of
     ``train`` and score it on ``val``, every encoder with the same budget, frame order and head
     initialisation for a given seed.
@@ -257,7 +268,7 @@ def compare_transfer(root, voxel_size, point_range, encoders, seeds=(0, 1, 2), i
             start = time.perf_counter()
             log(f'  {name}, seed {seed}')
             runs['loss'].append(finetune(detector, train, iters, batch_size, lr, seed,
-                                         log_every=max(1, iters // 3), log=log))
+                                         freeze_encoder, log_every=max(1, iters // 3), log=log))
             runs['ap'].append(detection_ap(detector, val))
             runs['seconds'] += time.perf_counter() - start
             log('    BEV AP ' + '  '.join(f'{k} {v:.1f}' for k, v in runs['ap'][-1]['bev'].items()))
