@@ -1,4 +1,4 @@
-"""Never lose work: atomic checkpoints under SIGKILL, the NaN / inf loss guard, gradient clipping."""
+"""Never lose work: atomic checkpoints under SIGKILL, the NaN / inf loss guard, grad clipping."""
 import glob
 import os
 import os.path as osp
@@ -48,8 +48,8 @@ def small_config(work_dir, max_iters, checkpoint_interval=2, **model):
                        checkpoint_interval=checkpoint_interval, **model)
 
 
-def trainable(state_dict_owner):
-    return {k: v.detach().clone() for k, v in state_dict_owner.named_parameters()}
+def trainable(model):
+    return {k: v.detach().clone() for k, v in model.named_parameters()}
 
 
 def test_kill_during_save_keeps_previous_checkpoint_and_resumes(tmp_path):

@@ -1,4 +1,4 @@
-"""Stopping (or skipping) a training step whose loss is NaN or inf, before it reaches the weights."""
+"""Stopping (or skipping) a step whose loss is NaN or inf, before it touches the weights."""
 from itertools import chain
 
 import torch
