@@ -21,3 +21,7 @@ class CheckpointError(MMSSLError):
 
 class RepresentationCollapseError(MMSSLError):
     """Training stopped: the representation's effective rank stayed below the configured floor."""
+
+
+class NonFiniteLossError(MMSSLError):
+    """Training stopped: a loss term was NaN or inf (the message names the iteration and term)."""

@@ -14,7 +14,7 @@ import os.path as osp
 
 import torch
 
-from mm_ssl.engine.checkpoint import read_checkpoint
+from mm_ssl.engine.checkpoint import atomic_path, read_checkpoint
 from mm_ssl.engine.cli import exit_on_error
 from mm_ssl.engine.export import sub_state, to_mmdet3d, to_openpcdet, to_torchvision
 from mm_ssl.errors import CheckpointError
@@ -41,9 +41,8 @@ def main(argv=None):
     except ValueError as exc:
         raise CheckpointError(f'{args.checkpoint}: {exc}') from None
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    tmp = f'{args.out}.tmp'
-    torch.save(exported, tmp)
-    os.replace(tmp, args.out)   # never leave a half-written export behind
+    with atomic_path(args.out) as tmp:   # never leave a half-written export behind
+        torch.save(exported, tmp)
     tensors = next(iter(exported.values())) if args.format != 'torchvision' else exported
     print(f'wrote {args.out}: {len(tensors)} tensors from {prefix}* ({args.format})')
 

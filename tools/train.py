@@ -14,8 +14,10 @@ def parse_args(argv=None):
                         help='resume from CKPT, or from the latest checkpoint in the work dir')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config entries, e.g. train_cfg.max_epochs=5')
-    parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
-                        help="'pytorch' under torchrun (NCCL on GPUs, gloo on CPUs)")
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help="'pytorch' under torchrun (NCCL on GPUs, gloo on CPUs; "
+                             "tools/dist_train.sh), 'slurm' under srun (NCCL; "
+                             "tools/slurm_train.sh)")
     return parser.parse_args(argv)
 
 def main(argv=None):

@@ -22,6 +22,9 @@ vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_processor = dict(window_size=10, by_epoch=True)
 log_level = 'INFO'
+# a NaN / inf loss stops the run before the optimiser step (the last checkpoint stays good);
+# skip_nonfinite = K skips up to K such steps first, each logged (mm_ssl/engine/nonfinite.py)
+skip_nonfinite = 0
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)

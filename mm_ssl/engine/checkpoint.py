@@ -1,6 +1,14 @@
+"""Reading checkpoints safely, and writing them so that a kill at any moment loses nothing."""
+import os
+import os.path as osp
+from contextlib import contextmanager
+
 import torch
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook
 
 from mm_ssl.errors import CheckpointError
+from mm_ssl.registry import HOOKS
 
 
 def read_checkpoint(path: str, map_location='cpu') -> dict:
@@ -30,3 +38,65 @@ def check_matches(model_state: dict, ckpt_state: dict, path: str, prefix: str = 
         what = [f'{len(missing)} missing key(s), e.g. {", ".join(missing[:3])}'] if missing else []
         what += [f'{len(wrong)} shape mismatch(es), e.g. {wrong[0]}'] if wrong else []
         raise CheckpointError(f'{path}: does not match the model ({"; ".join(what)})')
+
+
+@contextmanager
+def atomic_path(path: str):
+    """Yields a temporary name beside ``path`` to write to; once the block succeeds, the file is
+    flushed to disk and renamed onto ``path``, and the rename itself made durable. ``path`` thus
+    holds its old content or the complete new one, never a part, even if the process is killed
+    or the machine loses power mid-write (a killed write leaves ``<path>.tmp`` behind)."""
+    tmp = f'{path}.tmp'
+    try:
+        yield tmp
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+    with open(tmp, 'rb') as f:
+        os.fsync(f.fileno())   # on the inode: also flushes what another handle wrote
+    os.replace(tmp, path)
+    directory = os.open(osp.dirname(osp.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+@HOOKS.register_module(name=['CheckpointHook', 'AtomicCheckpointHook'])
+class AtomicCheckpointHook(CheckpointHook):
+    """mmengine's ``CheckpointHook`` (configs name it ``CheckpointHook``; in the ``mm_ssl`` scope
+    they get this one), made safe to kill at any moment:
+
+    - checkpoints are written atomically (:meth:`SSLRunner.save_checkpoint`), the
+      ``last_checkpoint`` marker too (:func:`atomic_path`);
+    - checkpoints beyond ``max_keep_ckpts`` are removed after the new one and the marker are in
+      place; mmengine removes first, so with ``max_keep_ckpts=1`` a kill during the save left
+      no checkpoint at all.
+    """
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        expired = []
+        if self.max_keep_ckpts > 0 and (not self.keep_ckpt_ids or self.keep_ckpt_ids[-1] != step):
+            self.keep_ckpt_ids.append(step)
+            while len(self.keep_ckpt_ids) > self.max_keep_ckpts:
+                expired.append(self.keep_ckpt_ids.popleft())
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+        filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
+            backend_args=self.backend_args, **self.args)
+        if not is_main_process():
+            return
+        with atomic_path(osp.join(runner.work_dir, 'last_checkpoint')) as tmp:
+            with open(tmp, 'w') as f:
+                f.write(self.last_ckpt)
+        for old_step in expired:
+            old = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old_step))
+            if self.file_backend.isfile(old):
+                self.file_backend.remove(old)
+            elif self.file_backend.isdir(old):   # deepspeed saves directories
+                self.file_backend.rmtree(old)

@@ -1,14 +1,18 @@
 import datetime
 import os
+import os.path as osp
 
 import torch
 import torch.distributed as dist
+from mmengine.dist import master_only
+from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.model import MMDistributedDataParallel, convert_sync_batchnorm, is_model_wrapper
 from mmengine.runner import Runner
 
 from mm_ssl.registry import RUNNERS
 
-from .checkpoint import check_matches, read_checkpoint
+from .checkpoint import atomic_path, check_matches, read_checkpoint
+from .nonfinite import NonFiniteLossHook
 
 
 @RUNNERS.register_module()
@@ -22,6 +26,10 @@ class SSLRunner(Runner):
 
     Checkpoints are checked against the model before mmengine loads them, which would only warn:
     ``load_from`` must hold every encoder weight, ``resume`` every weight, with equal shapes.
+    Local checkpoints are written atomically (see :func:`atomic_path`).
+
+    Every run stops at the first NaN / inf loss, before the optimiser step; the config's
+    ``skip_nonfinite = K`` skips up to K such steps first (:class:`NonFiniteLossHook`).
     """
 
     def setup_env(self, env_cfg: dict) -> None:
@@ -56,3 +64,16 @@ class SSLRunner(Runner):
     def resume(self, filename: str, *args, **kwargs):
         self._check_checkpoint(filename, prefix='')
         return super().resume(filename, *args, **kwargs)
+
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        super().register_hooks(default_hooks, custom_hooks)
+        if not any(isinstance(hook, NonFiniteLossHook) for hook in self.hooks):
+            self.register_hook(NonFiniteLossHook(self.cfg.get('skip_nonfinite', 0)))
+
+    @master_only
+    def save_checkpoint(self, out_dir: str, filename: str, file_client_args=None, **kwargs):
+        backend = get_file_backend(out_dir, backend_args=kwargs.get('backend_args'))
+        if file_client_args is not None or not isinstance(backend, LocalBackend):
+            return super().save_checkpoint(out_dir, filename, file_client_args, **kwargs)
+        with atomic_path(osp.join(out_dir, filename)) as tmp:
+            super().save_checkpoint(out_dir, osp.basename(tmp), **kwargs)

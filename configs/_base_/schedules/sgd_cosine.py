@@ -4,7 +4,8 @@ warmup_epochs = 5
 base_lr = 0.06
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=base_lr, momentum=0.9, weight_decay=5e-4))
+    optimizer=dict(type='SGD', lr=base_lr, momentum=0.9, weight_decay=5e-4),
+    clip_grad=None)  # e.g. dict(max_norm=10.0): clip the gradient norm before each step
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=warmup_epochs,
          convert_to_iter_based=True),
