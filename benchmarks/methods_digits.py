@@ -144,6 +144,14 @@ def score(train, test, linear_epochs: int) -> dict:
                 rank=effective_rank(test_feats), feature_dim=test_feats.shape[1])
 
 
+def feature_path(model, cfg) -> str:
+    """What the frozen features come from: the encoder config and the method's own feature
+    path (CMC concatenates two encoders, SimCLR v2 keeps a projector layer, colorization reads
+    the L channel), so that each trained encoder is compared with itself at random init."""
+    cls = type(model)
+    return f'{cfg.model.encoder!r} {cls.forward.__qualname__} {cls.extract_feat.__qualname__}'
+
+
 def pretrain(name: str, work_dir: str, budget: float, max_iters: int, batch_size: int,
              teacher: str | None):
     """Train ``name`` for the budget; returns its trained model and the budget hook."""
@@ -183,9 +191,10 @@ def run(methods, budget: float, work_dir: str, max_iters: int = 100_000, batch_s
             cfg = load_config(CONFIGS[name])
             if name == 'seed':
                 cfg.model.teacher_checkpoint = teacher
-            encoder = repr(cfg.model.encoder)
+            untrained = build_model(cfg, device='cpu')
+            encoder = feature_path(untrained, cfg)
             if encoder not in random_rows:               # each distinct encoder at random init
-                features = frozen_features(build_model(cfg, device='cpu'), cfg)
+                features = frozen_features(untrained, cfg)
                 random_rows[encoder] = dict(method=f'random init ({name} encoder)',
                                             encoder=encoder, **score(*features, linear_epochs))
                 rows.insert(len(random_rows), random_rows[encoder])
