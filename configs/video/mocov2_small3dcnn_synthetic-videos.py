@@ -2,19 +2,10 @@
 _base_ = [
     '../_base_/models/video_small3dcnn.py',
     '../_base_/datasets/synthetic_videos.py',
-    '../_base_/schedules/sgd_cosine.py',
+    '../_base_/schedules/sgd_cosine_30e_video.py',
     '../_base_/default_runtime.py',
 ]
-max_epochs = 30
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10**6)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=2, end=max_epochs,
-         convert_to_iter_based=True),
-]
-# evaluation: retrieval + linear probe of mm_ssl.evaluation.video (benchmarks/video_tasks.py), not
-# the image kNN loop
+# evaluated by retrieval + linear probe (mm_ssl.evaluation.video), not the image kNN loop
 val_dataloader = val_cfg = val_evaluator = None
 model = dict(type='MoCo', encoder={{_base_.encoder}}, neck={{_base_.neck}}, queue_size=1024,
              momentum=0.99, symmetric=True, loss=dict(type='InfoNCELoss', temperature=0.2),
