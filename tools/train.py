@@ -1,7 +1,8 @@
 """Pretrain with a config: python tools/train.py CONFIG [--work-dir D] [--resume [CKPT]] ..."""
 import argparse
-
 import os.path as osp
+
+import torch
 
 from mm_ssl.engine import SSLRunner
 from mm_ssl.engine.cli import DictAction, exit_on_error, load_config, rollback_work_dir
@@ -33,6 +34,10 @@ def main(argv=None):
     with rollback_work_dir(cfg.work_dir):
         runner = SSLRunner.from_cfg(cfg)
         runner.train()
+    if torch.distributed.is_initialized():
+        # gloo's worker threads must be joined before the interpreter exits, else the process
+        # ends in std::terminate ("terminate called without an active exception")
+        torch.distributed.destroy_process_group()
     return runner
 
 if __name__ == '__main__':
