@@ -33,6 +33,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_image.py
 	$(PY) benchmarks/bench_sparse.py
+	$(PY) benchmarks/bench_video.py
 
 clean:
 	rm -rf $(WORK)
