@@ -59,7 +59,7 @@ def synthetic_kitti(tmp_path_factory):
         out = subprocess.run([sys.executable, *cmd], capture_output=True, text=True, cwd=ROOT)
         assert out.returncode == 0, out.stderr[-2000:]
     return root
-# zoo-c: SimSiam and the pretext tasks
+# SimSiam overfits one batch with the other image methods of test_algorithms.py
 DIGITS_CONFIGS.update({
     'SimSiam': 'configs/simsiam/simsiam_resnet18_1xb256-100e_digits.py',
 })
