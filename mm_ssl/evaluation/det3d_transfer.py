@@ -25,6 +25,7 @@ import numpy as np
 import spconv.pytorch as spconv
 import torch
 import torch.nn as nn
+from PIL import Image
 
 from mm_ssl.datasets.kitti_io import (camera_box_to_lidar, lidar2cam, lidar_to_image, read_calib,
                                       read_label, read_points)
@@ -66,7 +67,6 @@ def load_labelled_frame(root, name, point_range, camera=2) -> LabelledFrame:
     points = read_points(folder / 'velodyne' / f'{name}.bin', 4)
     image_path = folder / f'image_{camera}' / f'{name}.png'
     try:
-        from PIL import Image
         with Image.open(image_path) as im:   # reads the header only
             width, height = im.size
     except OSError as exc:
@@ -168,9 +168,9 @@ def finetune(detector, frames, iters=200, batch_size=2, lr=3e-3, seed=0, freeze_
     opt = torch.optim.AdamW(trained.parameters(), lr=lr, betas=(0.95, 0.99), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=iters, pct_start=0.4,
                                                 div_factor=10)
+    trained.train()
     order, losses, start = [], [], time.perf_counter()
     for it in range(iters):
-        trained.train()
         if len(order) < batch_size:
             order += torch.randperm(len(frames), generator=gen).tolist()
         batch = [frames[order.pop()] for _ in range(batch_size)]
