@@ -6,6 +6,7 @@ KITTI IoU thresholds) per class as mean ± std over the seeds, and plots the fin
 
     python benchmarks/transfer_det3d.py --pretrained work_dirs/demo/simipu/epoch_4.pth \
         [--data-root data/synthetic_kitti] [--seeds 3] [--iters 150] [--labelled-frames 16]
+        [--val-root data/synthetic_kitti_heldout --val-split trainval]
 
 The voxel grid is read from ``--config`` (the pretraining config), so fine-tuning uses the grid
 the encoder was pretrained on.
@@ -34,6 +35,10 @@ def main(argv=None):
     parser.add_argument('--seeds', type=int, default=3)
     parser.add_argument('--iters', type=int, default=150)
     parser.add_argument('--labelled-frames', type=int, default=16)
+    parser.add_argument('--val-root', default='',
+                        help='score on another set (default: --data-root), e.g. one made by '
+                             'make_synthetic_kitti.py with another --seed')
+    parser.add_argument('--val-split', default='val')
     parser.add_argument('--frozen-encoder', action='store_true',
                         help='train the head only, on frozen encoder features')
     parser.add_argument('--out', default='work_dirs/transfer_det3d',
@@ -48,7 +53,8 @@ def main(argv=None):
     results = compare_transfer(args.data_root, pre.voxel_size, pre.point_range, encoders,
                                seeds=range(args.seeds), iters=args.iters,
                                labelled_frames=args.labelled_frames,
-                               freeze_encoder=args.frozen_encoder)
+                               freeze_encoder=args.frozen_encoder,
+                               val=(args.val_root, args.val_split))
     table = transfer_table(results)
     seconds = ', '.join(f'{k} {v["seconds"] / args.seeds:.0f} s' for k, v in results.items())
     print(f'\n{table}\n\nmean ± std over {args.seeds} seeds; fine-tuning + eval per seed: {seconds}')

@@ -9,7 +9,7 @@ import torch
 
 from mm_ssl.evaluation.det3d_transfer import (CLASSES, VoxelCenterDetector, compare_transfer,
                                               detection_ap, finetune, load_labelled_frame,
-                                              load_labelled_frames, mean_and_spread,
+                                              load_labelled_frames, mean_and_spread, precise_bn,
                                               transfer_table)
 
 # a small grid so the tests run in seconds: 0.2 m cells over 25.6 m x 32 m
@@ -109,3 +109,17 @@ def test_frozen_encoder_keeps_its_weights_and_statistics(synthetic_kitti):
     # the same statistics again (same frames, same weights) and untouched weights
     assert all(torch.allclose(encoder[k].float(), after[k].float(), atol=1e-5) for k in encoder)
     assert any(not torch.equal(head[k], v) for k, v in detector.head.state_dict().items())
+
+
+def test_frozen_encoder_bev_of_each_frame_equals_the_batched_bev(synthetic_kitti):
+    # the frozen fine-tuning caches one BEV map per frame and batches them by concatenation
+    frames = load_labelled_frames(synthetic_kitti, 'trainval', RANGE)[:3]
+    torch.manual_seed(0)
+    detector = VoxelCenterDetector(VOXEL, RANGE)
+    precise_bn(detector, frames)
+    detector.eval()
+    with torch.no_grad():
+        batched = detector.bev([f.points for f in frames])
+        one_by_one = torch.cat([detector.bev([f.points]) for f in frames])
+    assert batched.abs().sum() > 0
+    assert torch.allclose(one_by_one, batched, atol=1e-5)

@@ -125,13 +125,18 @@ class VoxelCenterDetector(nn.Module):
             z = (z + 2 * pad - 3) // 2 + 1
         return z
 
-    def forward(self, points):
+    def bev(self, points):
+        """The encoder's BEV map (B, C * Z, Y, X) of a list of B clouds: the head's input."""
         feats, coords, _ = voxelize_batch(points, self.voxel_size, self.point_range)
         sp = spconv.SparseConvTensor(feats, coords, self.encoder.sparse_shape, len(points))
-        return self.head(to_bev(self.encoder(sp)['encoded_spconv_tensor']))
+        return to_bev(self.encoder(sp)['encoded_spconv_tensor'])
 
-    def loss(self, frames):
-        preds = self([f.points for f in frames])
+    def forward(self, points):
+        return self.head(self.bev(points))
+
+    def loss(self, frames, bev=None):
+        """Head losses on ``frames``; ``bev`` (their BEV maps) skips the encoder."""
+        preds = self.head(self.bev([f.points for f in frames]) if bev is None else bev)
         # ignored boxes (vans, sitting people) are not targets: the AP does not count them either
         targets = self.head.targets([f.boxes[~f.ignore] for f in frames],
                                     [f.labels[~f.ignore] for f in frames],
@@ -158,12 +163,16 @@ def finetune(detector, frames, iters=200, batch_size=2, lr=3e-3, seed=0, freeze_
 
     ``freeze_encoder`` trains the head only, on the encoder's features (a linear-probe-like test
     of what pretraining put into them): the encoder's BN statistics are first set on ``frames``
-    (so a random encoder is not penalised by statistics it never had), then it stays in eval mode.
+    (so a random encoder is not penalised by statistics it never had), then it stays in eval mode
+    and each frame's BEV map is computed once, so an iteration costs only the head.
     """
     gen = torch.Generator().manual_seed(seed)
+    cached_bev = None
     if freeze_encoder:
         precise_bn(detector, frames, batch_size)
         detector.encoder.requires_grad_(False).eval()
+        with torch.no_grad():   # eval-mode BN and sparse convs act on each cloud on its own
+            cached_bev = [detector.bev([f.points]) for f in frames]
     trained = detector.head if freeze_encoder else detector
     opt = torch.optim.AdamW(trained.parameters(), lr=lr, betas=(0.95, 0.99), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=iters, pct_start=0.4,
@@ -173,8 +182,9 @@ def finetune(detector, frames, iters=200, batch_size=2, lr=3e-3, seed=0, freeze_
     for it in range(iters):
         if len(order) < batch_size:
             order += torch.randperm(len(frames), generator=gen).tolist()
-        batch = [frames[order.pop()] for _ in range(batch_size)]
-        parts = detector.loss(batch)
+        picked = [order.pop() for _ in range(batch_size)]
+        bev = None if cached_bev is None else torch.cat([cached_bev[i] for i in picked])
+        parts = detector.loss([frames[i] for i in picked], bev)
         loss = sum(parts.values())
         if not torch.isfinite(loss):
             raise FloatingPointError(f'fine-tuning diverged at iteration {it}: '
@@ -241,19 +251,22 @@ def mean_and_spread(values):
 
 
 def compare_transfer(root, voxel_size, point_range, encoders, seeds=(0, 1, 2), iters=150,
-                     labelled_frames=16, batch_size=2, lr=3e-3, freeze_encoder=False, log=print):
+                     labelled_frames=16, batch_size=2, lr=3e-3, freeze_encoder=False,
+                     val=('', 'val'), log=print):
     """Fine-tune one detector per (encoder, seed) on the first ``labelled_frames`` frames of
     ``train`` and score it on ``val``, every encoder with the same budget, frame order and head
     initialisation for a given seed.
 
     Args:
         encoders: name -> encoder state dict, or None for a random initialisation.
+        val: (root, split) of the frames to score on; an empty root means ``root``. A separately
+            generated set gives more held-out frames than the pretraining set's ``val``.
 
     Returns:
         ``{name: {'ap': [per-seed detection_ap], 'loss': [per-seed loss curves], 'seconds': s}}``.
     """
     train = load_labelled_frames(root, 'train', point_range, limit=labelled_frames)
-    val = load_labelled_frames(root, 'val', point_range)
+    val = load_labelled_frames(val[0] or root, val[1], point_range)
     log(f'fine-tuning on {len(train)} labelled frames ({sum(len(f.boxes) for f in train)} boxes),'
         f' evaluating on {len(val)} ({sum(len(f.boxes) for f in val)} boxes); {iters} iterations '
         f'x batch {batch_size}, seeds {list(seeds)}')
