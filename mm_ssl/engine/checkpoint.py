@@ -2,6 +2,8 @@
 import errno
 import os
 import os.path as osp
+import pickle
+import re
 from contextlib import contextmanager
 
 import torch
@@ -23,6 +25,16 @@ def read_checkpoint(path: str, map_location='cpu') -> dict:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f'{path}: checkpoint file not found') from None
+    except pickle.UnpicklingError as exc:
+        # torch's message leads with how to turn the check off; name the object instead
+        unsafe = re.search(r'Unsupported global: GLOBAL (\S+)', str(exc))
+        if not unsafe:
+            detail = re.search(r'WeightsUnpickler error:\s*(\S.*?)\s*(\n\n|$)', str(exc), re.S)
+            raise CheckpointError(f'{path}: cannot read checkpoint (not a torch checkpoint, or a '
+                                  f'damaged one: {detail[1] if detail else exc})') from None
+        raise CheckpointError(f'{path}: refused: the checkpoint holds a pickled {unsafe[1]}, '
+                              'which could run code (checkpoints are loaded with '
+                              'weights_only=True: tensors and plain data only)') from None
     except Exception as exc:
         raise CheckpointError(f'{path}: cannot read checkpoint ({type(exc).__name__}: '
                               f'{str(exc).splitlines()[0][:200]})') from None

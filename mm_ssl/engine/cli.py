@@ -65,9 +65,7 @@ def _lookup(cfg, dotted: str):
     """The value at ``a.b.c``, or None where a level is missing or not a dict."""
     value = cfg
     for part in dotted.split('.'):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
+        value = value.get(part) if isinstance(value, (Config, dict)) else None
     return value
 
 

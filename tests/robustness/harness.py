@@ -1,6 +1,7 @@
 """Running the tools on bad input: as real subprocesses (exit status, stderr, time limit, no
 network) or in-process through their ``main()`` (same code path, no interpreter start-up)."""
 import contextlib
+import ctypes
 import io
 import os
 import os.path as osp
@@ -14,6 +15,7 @@ from mm_ssl.engine.cli import exit_on_error
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NO_NETWORK = osp.join(osp.dirname(osp.abspath(__file__)), 'no_network')
 MAX_STDERR_LINES = 5   # a failure is one line; a few warnings may stand beside it
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2   # linux/{prctl,capability}.h
 
 
 class ToolRun:
@@ -24,26 +26,29 @@ class ToolRun:
         self.seconds, self.network, self.how = seconds, network, how
 
 
-def run_tool(script, *args, timeout=120, user=None, env=None, log_dir):
+def respect_permissions():
+    """Drop root's power to write past permission bits (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH)
+    from the process about to start, so a read-only folder is read-only to it as to any user."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0):
+            raise OSError(ctypes.get_errno(), 'prctl(PR_CAPBSET_DROP) failed')
+
+
+def run_tool(script, *args, timeout=120, read_only_respected=False, log_dir):
     """``python script args`` from the repository root with this checkout's mm_ssl first on the
-    path and the network refused (attempts land in ``log_dir``); ``user`` (uid, gid) runs it
-    unprivileged. Fails the test if the tool hangs past ``timeout`` seconds."""
+    path and the network refused (attempts land in ``log_dir``). Fails the test if the tool hangs
+    past ``timeout`` seconds. ``read_only_respected``: see :func:`respect_permissions`."""
     network_log = osp.join(log_dir, f'network-{time.monotonic_ns()}.log')
-    full_env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, NO_NETWORK]),
-                    MM_SSL_NETWORK_LOG=network_log, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1',
-                    **(env or {}))
-    full_env.pop('MM_SSL_TRACEBACK', None)
-
-    def drop_privileges():
-        os.setgid(user[1])
-        os.setgroups([])
-        os.setuid(user[0])
-
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, NO_NETWORK]),
+               MM_SSL_NETWORK_LOG=network_log, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
+    env.pop('MM_SSL_TRACEBACK', None)
+    as_root = read_only_respected and os.geteuid() == 0
     start = time.monotonic()
     try:
-        out = subprocess.run([sys.executable, script, *map(str, args)], cwd=ROOT, env=full_env,
+        out = subprocess.run([sys.executable, script, *map(str, args)], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=timeout,
-                             preexec_fn=drop_privileges if user else None)
+                             preexec_fn=respect_permissions if as_root else None)
     except subprocess.TimeoutExpired:
         raise AssertionError(f'{script} {args}: hung, still running after {timeout} s') from None
     network = open(network_log).read() if osp.exists(network_log) else ''

@@ -6,7 +6,6 @@ import shutil
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from mm_ssl.datasets.kitti import KittiPointImageDataset
 from mm_ssl.datasets.kitti_io import read_calib, read_image, read_label, read_points
