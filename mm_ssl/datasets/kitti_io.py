@@ -32,8 +32,8 @@ from PIL import Image
 from mm_ssl.errors import DataError
 from mm_ssl.ops.projection import project_points
 
-__all__ = ['CAMERA_KEYS', 'read_points', 'read_calib', 'read_label', 'read_image', 'velo_to_cam', 'lidar2cam',
-           'lidar2img', 'project_points', 'lidar_to_image', 'camera_box_to_lidar',
+__all__ = ['CAMERA_KEYS', 'read_points', 'read_calib', 'read_label', 'read_image', 'velo_to_cam',
+           'lidar2cam', 'lidar2img', 'project_points', 'lidar_to_image', 'camera_box_to_lidar',
            'lidar_box_to_camera', 'points_in_lidar_boxes']
 
 # info keys of each camera index, as mmdet3d names them (Waymo: its CameraName order, 0 = FRONT)

@@ -155,7 +155,7 @@ def test_info_writer_stops_with_one_line(tree, tmp_path, case, record):
            one_line_error(run, first_read(root, case, 'infos'), CASES[case][2]))
 
 
-def test_info_writer_skip_bad_counts_every_bad_frame(tree, tmp_path, record, tmp_path_factory):
+def test_info_writer_skip_bad_counts_every_bad_frame(tree, tmp_path, record):
     root = shutil.copytree(tree, tmp_path / 'kitti', symlinks=True)
     run = run_tool(INFOS, '--root', root, '--skip-bad', log_dir=tmp_path)
     assert run.returncode == 0 and not run.network, run.stderr[-3000:]

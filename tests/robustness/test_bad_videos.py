@@ -125,7 +125,8 @@ visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
 
 def test_missing_annotation_list(videos, record):
     root, _ = videos
-    with pytest.raises(DataError, match=re.escape(f'{root / "testlist09.txt"}: missing annotation')):
+    missing = root / 'testlist09.txt'
+    with pytest.raises(DataError, match=re.escape(f'{missing}: missing annotation')):
         VideoDataset(root, 'testlist09.txt')
     record('VideoDataset', 'missing annotation list', 'DataError naming file + problem')
     run = run_main('data_prep/build_video_index.py', root / 'no_such_folder')
