@@ -178,14 +178,6 @@ def test_viewer_stops_with_one_line(tree, tmp_path, case, record):
     assert not list(tmp_path.iterdir())
 
 
-def test_viewer_subprocess_on_undecodable_image(tree, tmp_path, record):
-    case = 'image truncated PNG'
-    run = run_tool(VIS, '--root', tree, '--frame', frame_id(case), '--out-dir', tmp_path / 'vis',
-                   log_dir=tmp_path)
-    record('visualize_kitti.py', case + ' (subprocess)',
-           one_line_error(run, bad_file(tree, case), 'cannot decode image'))
-
-
 def test_missing_split_files(tree, tmp_path, record):
     (tmp_path / 'kitti' / 'ImageSets').mkdir(parents=True)
     run = run_main(INFOS, '--root', tmp_path / 'kitti')
