@@ -12,7 +12,6 @@ Example (SimIPU's views)::
                    pipeline=[dict(type='GlobalAugment'),
                              dict(type='ImageResizeFlip', scale_range=((640, 192), (2400, 720)))])
 """
-import pickle
 from pathlib import Path
 
 import torch
@@ -25,6 +24,7 @@ from mm_ssl.registry import DATASETS, TRANSFORMS
 from mm_ssl.transforms.points import KITTI_RANGE, range_filter, sample_points
 
 from .kitti_io import CAMERA_KEYS, lidar2img, read_calib, read_image, read_points
+from .safe_pickle import load_data_pickle
 
 __all__ = ['KittiPointImageDataset']
 
@@ -80,7 +80,7 @@ class KittiPointImageDataset(Dataset):
                             f'data_prep/create_kitti_infos.py --root {self.root})')
         try:
             with open(ann, 'rb') as f:
-                infos = pickle.load(f)
+                infos = load_data_pickle(f)
             self.data_list, self.metainfo = infos['data_list'], infos.get('metainfo', {})
         except Exception as exc:  # any unpickling or lookup failure means a wrong file
             raise DataError(f'{ann}: not an mmdet3d >= 1.1 info pickle ({exc!r})') from exc

@@ -101,9 +101,8 @@ def _one_line(exc: BaseException) -> str:
         # mmengine: "'Foo is not in the mm_ssl::model registry. Please check ...'"
         message = str(exc).strip('"\'')
         return f'config: unknown type: {message.split(". ")[0]}'
-    if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
-        where = f'{exc.filename}: ' if exc.filename else ''
-        return f'{where}cannot write ({exc.strerror})'
+    if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:   # full / read-only disk
+        return f'{exc.filename}: {exc.strerror}' if exc.filename else f'OSError: {exc.strerror}'
     if isinstance(exc, (MMSSLError, FileNotFoundError)):
         # an error re-raised from a DataLoader worker carries the worker's traceback
         return str(exc).strip().splitlines()[-1] if 'Original Traceback' in str(exc) \
@@ -113,7 +112,8 @@ def _one_line(exc: BaseException) -> str:
 
 @contextmanager
 def exit_on_error():
-    """Turn known failures into ``error: <message>`` on stderr and exit status 2. Errors raised
+    """Turn known failures (mm_ssl's errors, missing files, config mistakes, a disk that refuses
+    a write) into ``error: <message>`` on stderr and exit status 2. Errors raised
     while mmengine builds a component arrive wrapped; the innermost cause is reported.
     ``MM_SSL_TRACEBACK=1`` shows the full traceback instead."""
     try:

@@ -1,6 +1,7 @@
 """Bad configs, checkpoints of another model, and a work dir on a full or read-only disk, through
 tools/train.py, tools/eval.py and tools/export_backbone.py: one error line naming the file and
 the problem, exit status 2, nothing already written lost."""
+import errno
 import hashlib
 import os
 import shutil
@@ -9,7 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mm_ssl.engine.cli import RUNNER_KEYS, check_config
+from mm_ssl.engine.cli import RUNNER_KEYS, check_config, exit_on_error
 from mm_ssl.registry import MODELS
 
 from .harness import ROOT, one_line_error, run_main, run_tool
@@ -122,6 +123,18 @@ def test_full_disk_keeps_the_previous_checkpoint(trained, tmp_path, record):
         work / 'iter_4.pth.tmp')
     record('train.py', 'work dir on a full disk (ENOSPC at a save)',
            outcome + '; previous checkpoint kept')
+
+
+def test_disk_error_anywhere_is_one_line(capsys, record):
+    """A write refused outside the checkpoint saver (a log, a JSON) is one line naming the file;
+    other OS errors keep their traceback (they are bugs, not input)."""
+    with pytest.raises(SystemExit) as stop, exit_on_error():
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), '/work/run/x.log')
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == 'error: /work/run/x.log: No space left on device\n'
+    with pytest.raises(ConnectionResetError), exit_on_error():
+        raise ConnectionResetError(errno.ECONNRESET, 'reset')
+    record('exit_on_error', 'OSError ENOSPC outside a checkpoint save', 'exit 2, 1 line')
 
 
 def test_read_only_work_dir_fails_before_training(trained, tmp_path, record):

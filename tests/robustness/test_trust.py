@@ -1,13 +1,18 @@
-"""Trust: checkpoints are read with ``weights_only=True``, so one that carries a pickled object
-is refused, never run; and no tool opens a network connection."""
+"""Trust: checkpoints are read with ``weights_only=True`` and data pickles with the same rule, so
+a file that carries a pickled object is refused, never run; and no tool opens a network
+connection."""
+import io
+import pickle
 import subprocess
 import sys
 
 import pytest
 import torch
 
+from mm_ssl.datasets import CIFAR10Dataset, KittiPointImageDataset
+from mm_ssl.datasets.safe_pickle import load_data_pickle
 from mm_ssl.engine.checkpoint import read_checkpoint
-from mm_ssl.errors import CheckpointError
+from mm_ssl.errors import CheckpointError, DataError
 
 from .harness import NO_NETWORK, one_line_error, run_main, run_tool
 
@@ -73,3 +78,25 @@ def test_network_guard_catches_a_connection(tmp_path):
                          env=dict(PYTHONPATH=NO_NETWORK, MM_SSL_NETWORK_LOG=str(log)), timeout=60)
     assert out.returncode == 1 and 'network access is disabled' in out.stderr
     assert log.read_text().startswith("create_connection(('192.0.2.1', 9)")
+
+
+def test_data_pickle_holding_an_object_is_refused(synthetic_kitti, tmp_path, record):
+    """Info files and CIFAR batches are pickles too: read with the same rule as checkpoints."""
+    marker = tmp_path / 'code_ran'
+    infos = tmp_path / 'kitti_infos_trapped.pkl'
+    with open(synthetic_kitti / 'kitti_infos_train.pkl', 'rb') as f:
+        content = pickle.load(f)   # our own file, written by the session fixture
+    content['metainfo']['note'] = CreatesAFile(marker)
+    infos.write_bytes(pickle.dumps(content))
+    with pytest.raises(DataError, match=f'{infos}: .*refused: the file holds a pickled io.open'):
+        KittiPointImageDataset(synthetic_kitti, ann_file=infos)
+    record('KittiPointImageDataset', 'info file holding a pickled object', 'DataError, not run')
+    batches = tmp_path / 'cifar-10-batches-py'
+    batches.mkdir()
+    (batches / 'data_batch_1').write_bytes(pickle.dumps({b'data': CreatesAFile(marker)}))
+    with pytest.raises(DataError, match='refused: the file holds a pickled io.open'):
+        CIFAR10Dataset(tmp_path)
+    record('CIFAR10Dataset', 'batch holding a pickled object', 'DataError, not run')
+    assert not marker.exists()
+    assert load_data_pickle(io.BytesIO(pickle.dumps(content['data_list']))) == \
+        content['data_list']   # plain data still loads
