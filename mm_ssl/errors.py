@@ -25,3 +25,7 @@ class RepresentationCollapseError(MMSSLError):
 
 class NonFiniteLossError(MMSSLError):
     """Training stopped: a loss term was NaN or inf (the message names the iteration and term)."""
+
+
+class OutputError(MMSSLError):
+    """A work dir or output file cannot be written: read-only, full disk, no permission."""

@@ -9,7 +9,7 @@ import argparse
 import json
 import os.path as osp
 
-from mm_ssl.engine.cli import DictAction, exit_on_error, load_config
+from mm_ssl.engine.cli import DictAction, check_writable, exit_on_error, load_config
 from mm_ssl.evaluation import build_model, evaluate
 
 
@@ -29,12 +29,13 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options)
     random_init = args.checkpoint == 'random'
     model = build_model(cfg, None if random_init else args.checkpoint)
+    out = args.out or (f'{args.config}.random.{args.protocol}.json' if random_init
+                       else f'{args.checkpoint}.{args.protocol}.json')
+    check_writable(osp.dirname(osp.abspath(out)), 'output folder')   # before the evaluation
     results = evaluate(cfg, model, [args.protocol], args.k, args.temperature, args.epochs)
     top1 = results[f'{args.protocol}_top1']
     print(f'{args.protocol} top-1: {top1:.2f}%  ({results["num_train"]} train / '
           f'{results["num_test"]} test samples, {results["feature_dim"]}-d features)')
-    out = args.out or (f'{args.config}.random.{args.protocol}.json' if random_init
-                       else f'{args.checkpoint}.{args.protocol}.json')
     record = dict(results, protocol=args.protocol, top1=top1, config=osp.abspath(args.config),
                   checkpoint=None if random_init else osp.abspath(args.checkpoint))
     if args.protocol == 'knn':

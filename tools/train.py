@@ -5,7 +5,8 @@ import os.path as osp
 import torch
 
 from mm_ssl.engine import SSLRunner
-from mm_ssl.engine.cli import DictAction, exit_on_error, load_config, rollback_work_dir
+from mm_ssl.engine.cli import (DictAction, check_writable, exit_on_error, load_config,
+                               rollback_work_dir)
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
@@ -32,6 +33,7 @@ def main(argv=None):
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
     with rollback_work_dir(cfg.work_dir):
+        check_writable(cfg.work_dir)   # a read-only or full disk stops the run before any work
         runner = SSLRunner.from_cfg(cfg)
         runner.train()
     if torch.distributed.is_initialized():

@@ -16,7 +16,6 @@ matplotlib.use('Agg')  # headless: servers and CI have no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch, Polygon  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from mm_ssl.datasets import kitti_io  # noqa: E402
 from mm_ssl.engine.cli import exit_on_error  # noqa: E402
@@ -62,7 +61,7 @@ def load_frame(root, split, frame, camera, waymo=False):
     base = Path(root) / split
     calib = kitti_io.read_calib(base / 'calib' / f'{frame}.txt', camera)
     points = kitti_io.read_points(base / 'velodyne' / f'{frame}.bin', 6 if waymo else 4)
-    image = np.asarray(Image.open(_find_image(base / f'image_{camera}', frame)).convert('RGB'))
+    image = np.asarray(kitti_io.read_image(_find_image(base / f'image_{camera}', frame)))
     # labels live in the reference camera's frame: KITTI label_2 (camera 0's rectified frame),
     # Waymo label_0 (FRONT)
     label_path = base / ('label_0' if waymo else 'label_2') / f'{frame}.txt'

@@ -3,7 +3,6 @@
 Every dataset returns ``dict(img, label, idx)`` with ``img`` a uint8 (C, H, W) tensor, or
 ``pipeline(img)`` when a pipeline is given, and exposes ``labels``, ``num_classes`` and
 ``metainfo = dict(classes=[...])`` (kNN evaluation reads ``labels``)."""
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,8 @@ from torchvision.transforms.v2 import functional as TF
 
 from mm_ssl.errors import ConfigError, DataError
 from mm_ssl.registry import DATASETS, TRANSFORMS
+
+from .safe_pickle import load_data_pickle
 
 
 class _ImageDataset(Dataset):
@@ -77,7 +78,7 @@ def _read(path, *keys):
                         '"python version" release here)')
     try:
         with open(path, 'rb') as f:
-            batch = pickle.load(f, encoding='bytes')
+            batch = load_data_pickle(f, encoding='bytes')
         return [batch[k] for k in keys]
     except Exception as exc:  # any unpickling or lookup failure means it is not a CIFAR pickle
         raise DataError(f'{path}: not a CIFAR pickle ({exc!r})') from exc

@@ -12,12 +12,10 @@ Example (SimIPU's views)::
                    pipeline=[dict(type='GlobalAugment'),
                              dict(type='ImageResizeFlip', scale_range=((640, 192), (2400, 720)))])
 """
-import pickle
 from pathlib import Path
 
 import torch
 from mmengine.logging import MMLogger
-from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import functional as TF
 
@@ -25,7 +23,8 @@ from mm_ssl.errors import ConfigError, DataError
 from mm_ssl.registry import DATASETS, TRANSFORMS
 from mm_ssl.transforms.points import KITTI_RANGE, range_filter, sample_points
 
-from .kitti_io import CAMERA_KEYS, lidar2img, read_calib, read_points
+from .kitti_io import CAMERA_KEYS, lidar2img, read_calib, read_image, read_points
+from .safe_pickle import load_data_pickle
 
 __all__ = ['KittiPointImageDataset']
 
@@ -81,7 +80,7 @@ class KittiPointImageDataset(Dataset):
                             f'data_prep/create_kitti_infos.py --root {self.root})')
         try:
             with open(ann, 'rb') as f:
-                infos = pickle.load(f)
+                infos = load_data_pickle(f)
             self.data_list, self.metainfo = infos['data_list'], infos.get('metainfo', {})
         except Exception as exc:  # any unpickling or lookup failure means a wrong file
             raise DataError(f'{ann}: not an mmdet3d >= 1.1 info pickle ({exc!r})') from exc
@@ -118,13 +117,7 @@ class KittiPointImageDataset(Dataset):
         lidar_path, calib_path, img_path = self.paths(i)
         points = read_points(lidar_path, self.num_point_channels)[:, :self.use_channels]
         calib = read_calib(calib_path, self.camera)
-        if not img_path.is_file():
-            raise DataError(f'{img_path}: missing file')
-        try:
-            with Image.open(img_path) as im:
-                image = TF.pil_to_tensor(im.convert('RGB'))
-        except (OSError, SyntaxError, ValueError) as exc:  # PIL raises all three for bad files
-            raise DataError(f'{img_path}: cannot decode image ({exc})') from exc
+        image = TF.pil_to_tensor(read_image(img_path))
         h, w = image.shape[-2:]
         cx, cy = calib[f'P{self.camera}'][:2, 2]
         off = self.max_principal_offset

@@ -27,12 +27,13 @@ from pathlib import Path
 
 import numpy as np
 from mmengine.logging import print_log
+from PIL import Image
 
 from mm_ssl.errors import DataError
 from mm_ssl.ops.projection import project_points
 
-__all__ = ['CAMERA_KEYS', 'read_points', 'read_calib', 'read_label', 'velo_to_cam', 'lidar2cam',
-           'lidar2img', 'project_points', 'lidar_to_image', 'camera_box_to_lidar',
+__all__ = ['CAMERA_KEYS', 'read_points', 'read_calib', 'read_label', 'read_image', 'velo_to_cam',
+           'lidar2cam', 'lidar2img', 'project_points', 'lidar_to_image', 'camera_box_to_lidar',
            'lidar_box_to_camera', 'points_in_lidar_boxes']
 
 # info keys of each camera index, as mmdet3d names them (Waymo: its CameraName order, 0 = FRONT)
@@ -62,6 +63,8 @@ def read_points(path, num_channels=4, drop_invalid=False):
     """
     path = _require(path)
     size = path.stat().st_size
+    if not size:
+        raise DataError(f'{path}: empty file (0 bytes; an interrupted copy?)')
     if size % (4 * num_channels):
         raise DataError(f'{path}: {size} bytes is not a multiple of {4 * num_channels} '
                         f'({num_channels} float32 channels per point); wrong num_channels, or '
@@ -157,6 +160,17 @@ def read_label(path):
             obj['score'] = v[14]
         objects.append(obj)
     return objects
+
+
+def read_image(path):
+    """A camera image (PNG, JPEG, ...) decoded in full, as an RGB ``PIL.Image``; a file that does
+    not decode (garbage, truncated) raises :class:`DataError`."""
+    path = _require(path)
+    try:
+        with Image.open(path) as im:
+            return im.convert('RGB')
+    except (OSError, SyntaxError, ValueError) as exc:  # PIL raises all three for bad files
+        raise DataError(f'{path}: cannot decode image ({exc})') from exc
 
 
 def velo_to_cam(calib, camera=2):

@@ -1,14 +1,21 @@
 """Reading checkpoints safely, and writing them so that a kill at any moment loses nothing."""
+import errno
 import os
 import os.path as osp
+import pickle
+import re
 from contextlib import contextmanager
 
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 
-from mm_ssl.errors import CheckpointError
+from mm_ssl.errors import CheckpointError, OutputError
 from mm_ssl.registry import HOOKS
+
+# errno values that mean "this disk cannot take the write"
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES,
+                          errno.EPERM})
 
 
 def read_checkpoint(path: str, map_location='cpu') -> dict:
@@ -18,6 +25,16 @@ def read_checkpoint(path: str, map_location='cpu') -> dict:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f'{path}: checkpoint file not found') from None
+    except pickle.UnpicklingError as exc:
+        # torch's message leads with how to turn the check off; name the object instead
+        unsafe = re.search(r'Unsupported global: GLOBAL (\S+)', str(exc))
+        if not unsafe:
+            detail = re.search(r'WeightsUnpickler error:\s*(\S.*?)\s*(\n\n|$)', str(exc), re.S)
+            raise CheckpointError(f'{path}: cannot read checkpoint (not a torch checkpoint, or a '
+                                  f'damaged one: {detail[1] if detail else exc})') from None
+        raise CheckpointError(f'{path}: refused: the checkpoint holds a pickled {unsafe[1]}, '
+                              'which could run code (checkpoints are loaded with '
+                              'weights_only=True: tensors and plain data only)') from None
     except Exception as exc:
         raise CheckpointError(f'{path}: cannot read checkpoint ({type(exc).__name__}: '
                               f'{str(exc).splitlines()[0][:200]})') from None
@@ -45,13 +62,19 @@ def atomic_path(path: str):
     """Yields a temporary name beside ``path`` to write to; once the block succeeds, the file is
     flushed to disk and renamed onto ``path``, and the rename itself made durable. ``path`` thus
     holds its old content or the complete new one, never a part, even if the process is killed
-    or the machine loses power mid-write (a killed write leaves ``<path>.tmp`` behind)."""
+    or the machine loses power mid-write (a killed write leaves ``<path>.tmp`` behind).
+
+    A write the disk refuses (full, read-only, over quota) raises :class:`OutputError` naming
+    ``path``."""
     tmp = f'{path}.tmp'
     try:
         yield tmp
-    except BaseException:
-        if osp.exists(tmp):
+    except BaseException as exc:
+        if osp.lexists(tmp):
             os.remove(tmp)
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+            kept = 'its previous content is kept' if osp.exists(path) else 'nothing was written'
+            raise OutputError(f'{path}: cannot write ({exc.strerror}); {kept}') from exc
         raise
     with open(tmp, 'rb') as f:
         os.fsync(f.fileno())   # on the inode: also flushes what another handle wrote
