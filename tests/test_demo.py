@@ -21,9 +21,12 @@ def test_lidar_demo_runs_end_to_end(tmp_path, capsys):
                          '--data-root', str(tmp_path / 'kitti'), '--frames', '8', '--epochs', '1',
                          '--labelled-frames', '2', '--seeds', '1', '--finetune-iters', '2'])
     runs = results['lidar']
-    assert set(runs) == {'scratch', 'SimIPU'} and all(len(r['ap']) == 1 for r in runs.values())
+    assert set(runs) == {'scratch', 'SimIPU', 'frozen encoder: scratch',
+                         'frozen encoder: SimIPU'}
+    assert all(len(r['ap']) == 1 for r in runs.values())
     out = capsys.readouterr().out
-    assert '| BEV AP R40 | Car |' in out and '| metric | class | scratch | SimIPU |' in out
+    assert '| BEV AP R40 | Car |' in out and ('| metric | class | scratch | SimIPU | frozen '
+                                              'encoder: scratch | frozen encoder: SimIPU |' in out)
     saved = json.loads((tmp_path / 'work' / 'transfer_det3d.json').read_text())
     assert saved['checkpoint'].endswith('epoch_1.pth') and (tmp_path / 'work' /
                                                            'transfer_det3d_losses.png').is_file()

@@ -2,8 +2,9 @@
 
 ``--task lidar`` (the default, mm_ssl's main job): generate the synthetic KITTI set if it is
 absent, pretrain the sparse point encoder with SimIPU (LiDAR + camera, no labels), then fine-tune a
-CenterPoint-style detector from the pretrained encoder and from scratch on a few labelled frames
-and print the BEV / 3D AP table over 3 seeds (:mod:`benchmarks.transfer_det3d` does the same with
+CenterPoint-style detector from the pretrained encoder and from scratch on a few labelled frames,
+whole and with the encoder frozen (head only: what the features alone carry), and print the
+BEV / 3D AP table over 3 seeds (:mod:`benchmarks.transfer_det3d` does the same with
 more options).
 
 ``--task video``: a small synthetic motion-class video set, one temporal task (VCOP) pretrained
@@ -78,13 +79,16 @@ def lidar_demo(args):
     print(f'[2/3] SimIPU pretraining (no labels) -> {work_dir}', flush=True)
     checkpoint, minutes = pretrain(cfg, work_dir, args.epochs)
 
-    print('[3/3] transfer to 3D detection: SimIPU-pretrained vs randomly initialised encoder',
-          flush=True)
+    print('[3/3] transfer to 3D detection: SimIPU-pretrained vs randomly initialised encoder, '
+          'fine-tuned whole and with the encoder frozen', flush=True)
     pre = cfg.model.data_preprocessor
-    results = compare_transfer(root, pre.voxel_size, pre.point_range,
-                               {'scratch': None, 'SimIPU': encoder_state(checkpoint)},
-                               seeds=range(args.seeds), iters=args.finetune_iters,
-                               labelled_frames=args.labelled_frames)
+    encoders = {'scratch': None, 'SimIPU': encoder_state(checkpoint)}
+    results = {}
+    for frozen in (False, True):
+        runs = compare_transfer(root, pre.voxel_size, pre.point_range, encoders,
+                                seeds=range(args.seeds), iters=args.finetune_iters,
+                                labelled_frames=args.labelled_frames, freeze_encoder=frozen)
+        results.update({f'frozen encoder: {k}' if frozen else k: v for k, v in runs.items()})
     table = transfer_table(results)
     curves = plot_finetune_losses(results, osp.join(args.work_dir, 'transfer_det3d_losses.png'))
     print(f'\n{table}\n\nmean ± std over {args.seeds} seeds; pretraining took {minutes:.1f} min; '
