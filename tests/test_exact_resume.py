@@ -1,0 +1,139 @@
+"""Exact resume: a run SIGKILLed in the middle of an epoch and resumed with ``tools/train.py
+--resume`` ends with the weights, buffers (EMA targets, queues, memory banks, DINO's centre),
+optimiser state and learning rate of an uninterrupted run."""
+import importlib.util
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import ROOT, tiny_config
+from mm_ssl.engine import SSLRunner
+
+# runs tools/train.py on argv[1]; a hook trains iteration `at`, then, before the checkpoint hook
+# saves it, creates argv[2] and hangs: the test SIGKILLs it there and iteration `at` is lost
+KILLED_IN_ITERATION = '''
+import runpy, sys, time
+from mmengine.hooks import Hook
+from mm_ssl.registry import HOOKS
+
+FLAG = sys.argv[2]
+
+@HOOKS.register_module()
+class HangAfterIteration(Hook):
+    priority = 'VERY_HIGH'
+
+    def __init__(self, at):
+        self.at = at
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.iter + 1 == self.at:
+            open(FLAG, 'w').close()
+            time.sleep(600)
+
+sys.argv = ['tools/train.py', sys.argv[1]]
+runpy.run_path('tools/train.py', run_name='__main__')
+'''
+EPOCH_LEN, EPOCHS = 3, 2   # 54 images in batches of 16 (drop_last)
+
+
+def train_tool():
+    spec = importlib.util.spec_from_file_location('train_tool', osp.join(ROOT, 'tools/train.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def epoch_config(method, work_dir, num_workers=0, persistent_workers=False):
+    """Two epochs of 3 iterations on 16 px digits with a tiny ViT encoder, the rest as configured
+    (shuffling sampler, epoch schedule with warm-up and cosine converted to iterations);
+    iteration checkpoints after the 1st batch of epoch 2 and at the end."""
+    cfg = tiny_config(method, str(work_dir), batch_size=16, checkpoint_interval=EPOCH_LEN + 1)
+    # what must survive is the method's state, not the encoder's: a tiny one keeps saves fast
+    cfg.model.encoder = dict(type='ViT', image_size=16, patch_size=4, dim=32, depth=1, heads=2,
+                             mlp_dim=64)
+    cfg.custom_hooks = [h for h in cfg.custom_hooks if h.type != 'RepresentationHealthHook']
+    for view in cfg.model.data_preprocessor.augment.views:
+        view.size //= 2
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=EPOCHS)
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+             convert_to_iter_based=True),
+        dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=EPOCHS, eta_min=0.0,
+             convert_to_iter_based=True)]
+    cfg.train_dataloader.dataset.update(split='test', test_fraction=0.03, size=16)
+    cfg.train_dataloader.update(num_workers=num_workers, persistent_workers=persistent_workers)
+    cfg.log_processor = dict(by_epoch=True)
+    return cfg
+
+
+def kill_in_iteration(cfg, at, tmp_path):
+    """Runs ``cfg`` through tools/train.py in a subprocess and SIGKILLs it once it has trained
+    iteration ``at`` (1-based) and before that iteration's checkpoint is written."""
+    child_cfg = cfg.copy()
+    child_cfg.custom_hooks = [*cfg.custom_hooks, dict(type='HangAfterIteration', at=at)]
+    child_cfg.dump(str(tmp_path / 'child_cfg.py'))
+    flag = tmp_path / 'hanging'
+    with open(tmp_path / 'child.log', 'w') as log:
+        child = subprocess.Popen(
+            [sys.executable, '-c', KILLED_IN_ITERATION, str(tmp_path / 'child_cfg.py'),
+             str(flag)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env=dict(os.environ, OMP_NUM_THREADS='2'))
+        deadline = time.time() + 300
+        while not flag.exists() and child.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert flag.exists(), (tmp_path / 'child.log').read_text()[-3000:]
+
+
+def run_state(runner):
+    model = {k: v.detach().clone() for k, v in runner.model.state_dict().items()}
+    optim = runner.optim_wrapper.state_dict()
+    return model, optim, runner.optim_wrapper.get_lr()['lr']
+
+
+def assert_same_run(resumed, whole):
+    (model, optim, lr), (model_ref, optim_ref, lr_ref) = resumed, whole
+    assert model.keys() == model_ref.keys()
+    for key in model_ref:
+        assert torch.allclose(model[key].double(), model_ref[key].double(), atol=1e-6), key
+    assert lr == pytest.approx(lr_ref, abs=1e-12)
+    for param, state in optim_ref['state'].items():
+        for name, value in state.items():
+            assert torch.allclose(optim['state'][param][name], value, atol=1e-6), (param, name)
+    assert optim['param_groups'] == optim_ref['param_groups']
+
+
+@pytest.mark.parametrize('method, state_keys, workers', [
+    ('MoCo', ['queue.keys', 'queue.ptr', 'target.module.0.conv_proj.weight'], (2, True)),
+    ('BYOL', ['target.module.0.conv_proj.weight'], (0, False)),
+    ('configs/instdisc/instdisc_resnet18_1xb256-100e_digits.py', ['bank.features'], (0, False)),
+    ('configs/dino/dino_resnet18_1xb256-100e_digits.py', ['criterion.center'], (2, False)),
+])
+def test_killed_mid_epoch_resumes_exactly(tmp_path, method, state_keys, workers):
+    whole = SSLRunner.from_cfg(epoch_config(method, tmp_path / 'whole'))
+    whole.train()
+    assert whole.iter == EPOCH_LEN * EPOCHS
+    # killed having trained iteration 5 (2nd batch of epoch 2), after the checkpoint of 4;
+    # in DataLoader workers, so nothing may depend on which process loads a sample
+    cfg = epoch_config(method, tmp_path / 'split', *workers)
+    kill_in_iteration(cfg, at=EPOCH_LEN + 2, tmp_path=tmp_path)
+    work = tmp_path / 'split'
+    assert (work / 'last_checkpoint').read_text() == str(work / f'iter_{EPOCH_LEN + 1}.pth')
+
+    cfg.dump(str(tmp_path / 'cfg.py'))
+    resumed = train_tool().main([str(tmp_path / 'cfg.py'), '--resume'])
+    assert resumed.iter == EPOCH_LEN * EPOCHS and resumed.epoch == EPOCHS
+    log = open(resumed.logger.log_file).read()
+    assert f'resumed epoch: 1, iter: {EPOCH_LEN + 1}' in log
+    assert f'epoch 2: resuming after its first 1 of {EPOCH_LEN} batches' in log
+    reference = run_state(whole)
+    for key in state_keys:   # the method's state is in the compared state dict and was trained
+        assert key in reference[0]
+    assert_same_run(run_state(resumed), reference)
