@@ -11,8 +11,11 @@ import time
 
 import pytest
 import torch
+from mmengine.dataset import pseudo_collate
+from torch.utils.data import DataLoader
 
 from conftest import ROOT, tiny_config
+from mm_ssl.datasets import KittiPointImageDataset, SampleIndex, SeededSampler
 from mm_ssl.engine import SSLRunner
 
 # runs tools/train.py on argv[1]; a hook trains iteration `at`, then, before the checkpoint hook
@@ -137,3 +140,41 @@ def test_killed_mid_epoch_resumes_exactly(tmp_path, method, state_keys, workers)
     for key in state_keys:   # the method's state is in the compared state dict and was trained
         assert key in reference[0]
     assert_same_run(run_state(resumed), reference)
+
+
+def served_views(dataset, num_workers, skip_first_batch_of=None):
+    """{(epoch, sample index): (view B points, image)} for 2 epochs of batches of 2, as a training
+    DataLoader serves them, and the order of the indices served."""
+    sampler = SeededSampler(dataset, seed=3)
+    loader = DataLoader(dataset, batch_size=2, sampler=sampler, collate_fn=pseudo_collate,
+                        num_workers=num_workers, persistent_workers=num_workers > 0)
+    views, order = {}, []
+    for epoch in range(2):
+        sampler.set_epoch(epoch)
+        if epoch == skip_first_batch_of:
+            sampler.skip(2)
+        for batch in loader:
+            for idx, points_b, image in zip(batch['idx'], batch['points_b'], batch['image']):
+                views[epoch, idx] = points_b, image
+                order.append((epoch, idx))
+    return views, order
+
+
+def test_dataset_augmentation_depends_only_on_seed_epoch_and_index(synthetic_kitti):
+    # SimIPU's point sampling, view-B augmentation and image flip run in the dataset
+    pipeline = [dict(type='GlobalAugment'), dict(type='ImageResizeFlip', scale_range=(640, 192))]
+    dataset = KittiPointImageDataset(synthetic_kitti, 'kitti_infos_trainval.pkl', num_points=512,
+                                     pipeline=pipeline)   # 4 frames
+    rng_before = torch.get_rng_state()
+    dataset[SampleIndex(0, seed=5)]
+    assert torch.equal(torch.get_rng_state(), rng_before)   # loading leaves the run's RNG alone
+    in_process, order = served_views(dataset, num_workers=0)
+    # two persistent workers (each keeps its own dataset copy and RNG), epoch 1 resumed after its
+    # first batch: the other samples are served in the same order with the same augmentation
+    in_workers, resumed_order = served_views(dataset, num_workers=2, skip_first_batch_of=1)
+    assert resumed_order == order[:4] + order[6:]
+    for key in resumed_order:
+        assert torch.equal(in_workers[key][0], in_process[key][0]), key
+        assert torch.equal(in_workers[key][1], in_process[key][1]), key
+    # and the augmentation is drawn anew each epoch
+    assert not any(torch.equal(in_process[0, i][0], in_process[1, i][0]) for i in range(4))
