@@ -1,6 +1,5 @@
 import itertools
 
-import torch
 from mmengine.runner import BaseLoop, EpochBasedTrainLoop
 
 from mm_ssl.errors import CheckpointError
@@ -38,11 +37,8 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
             if hasattr(sampler, 'skip') and self.dataloader.batch_size:
                 sampler.skip(trained * self.dataloader.batch_size)
                 drop = 0
-        # a new iterator draws its workers' base seed from the global torch RNG, and a resumed
-        # run makes one mid-epoch: keep the global stream as an uninterrupted run has it
-        with torch.random.fork_rng(devices=[]):
-            batches = iter(self.dataloader)
-        for idx, data_batch in enumerate(itertools.islice(batches, drop, None), start=trained):
+        batches = itertools.islice(self.dataloader, drop, None)
+        for idx, data_batch in enumerate(batches, start=trained):
             self.run_iter(idx, data_batch)
         self.runner.call_hook('after_train_epoch')
         self._epoch += 1

@@ -42,13 +42,14 @@ class RandomStateHook(Hook):
     (InstDisc's noise entries, SimIPU's contrast points, random labels of pretext tasks) continue
     as in an uninterrupted run. :class:`~mm_ssl.engine.SSLRunner` registers it in every run.
 
-    They are restored in ``before_train``, not on load: mmengine's resume may re-seed after
-    loading (when the config's seed differs from the checkpoint's). A checkpoint given as
-    ``load_from`` (the run starts at iteration 0) leaves the generators as seeded.
-    In distributed runs the checkpoint holds rank 0's states, which every rank restores.
+    They are restored just before the first training step, not on load: mmengine's resume may
+    re-seed after loading (when the config's seed differs from the checkpoint's), and the loops
+    draw from them when they make the data iterator and skip the batches already trained.
+    A checkpoint given as ``load_from`` (the run starts at iteration 0) leaves the generators as
+    seeded. In distributed runs the checkpoint holds rank 0's states, which every rank restores.
     """
 
-    priority = 'VERY_LOW'   # restore after every other hook's before_train
+    priority = 'VERY_LOW'   # restore after every other hook's before_train_iter
 
     def __init__(self):
         self._loaded = None
@@ -59,7 +60,7 @@ class RandomStateHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self._loaded = checkpoint.get('random_state')
 
-    def before_train(self, runner) -> None:
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         if self._loaded is not None and runner.iter > 0:
             set_random_state(self._loaded)
         self._loaded = None
