@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 from mmengine.dataset import pseudo_collate
@@ -165,9 +166,10 @@ def test_dataset_augmentation_depends_only_on_seed_epoch_and_index(synthetic_kit
     pipeline = [dict(type='GlobalAugment'), dict(type='ImageResizeFlip', scale_range=(640, 192))]
     dataset = KittiPointImageDataset(synthetic_kitti, 'kitti_infos_trainval.pkl', num_points=512,
                                      pipeline=pipeline)   # 4 frames
-    rng_before = torch.get_rng_state()
-    dataset[SampleIndex(0, seed=5)]
-    assert torch.equal(torch.get_rng_state(), rng_before)   # loading leaves the run's RNG alone
+    rng_before = torch.get_rng_state(), np.random.get_state()[1].copy()
+    dataset[SampleIndex(0, seed=5)]   # loading leaves the run's generators alone
+    assert torch.equal(torch.get_rng_state(), rng_before[0])
+    assert np.array_equal(np.random.get_state()[1], rng_before[1])
     in_process, order = served_views(dataset, num_workers=0)
     # two persistent workers (each keeps its own dataset copy and RNG), epoch 1 resumed after its
     # first batch: the other samples are served in the same order with the same augmentation

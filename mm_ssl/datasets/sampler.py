@@ -1,15 +1,16 @@
 """Per-sample seeds: a sample's random draws depend only on (seed, epoch, sample index).
 
 Dataset-side augmentation (SimIPU's point sampling and global augmentation, video clip sampling,
-any dataset ``pipeline``) draws from torch's global RNG. Inside DataLoader workers that RNG
-depends on which worker loads the sample and on what that worker loaded before; in the main
-process it depends on the whole run so far. Neither survives a change of ``num_workers``, nor a
-resume in the middle of an epoch. Here the sampler hands each index its own seed, and the dataset
-draws the sample under :func:`sample_rng`, so a sample is augmented the same wherever and
-whenever it is loaded, and a resumed run can skip the batches already trained without loading
-them (:meth:`SeededSampler.skip`).
+any dataset ``pipeline``) draws from the global generators. Inside DataLoader workers their
+state depends on which worker loads the sample and on what it loaded before; in the main process
+on the whole run so far. Neither survives a change of ``num_workers``, nor a resume in the middle
+of an epoch. Here the sampler hands each index its own seed and the dataset draws the sample
+under :func:`sample_rng`, so a sample is augmented the same wherever and whenever it is loaded,
+and a resumed run can skip the batches already trained without loading them
+(:meth:`SeededSampler.skip`).
 """
 import itertools
+import random
 from contextlib import contextmanager
 
 import numpy as np
@@ -35,9 +36,9 @@ class SampleIndex(int):
 
 @contextmanager
 def sample_rng(index):
-    """Runs the block with torch's global RNG seeded by ``index.seed`` when ``index`` is a
-    :class:`SampleIndex`, restoring the RNG afterwards (the process's stream is not advanced);
-    a plain index leaves the global RNG as it is.
+    """Runs the block with the global generators of torch, numpy and Python's ``random`` seeded
+    by ``index.seed`` when ``index`` is a :class:`SampleIndex`, and restores their states
+    afterwards (the process's streams do not advance); a plain index leaves them as they are.
 
     Example:
         >>> with sample_rng(i):
@@ -46,9 +47,16 @@ def sample_rng(index):
     if not isinstance(index, SampleIndex):
         yield
         return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(index.seed)
-        yield
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(index.seed)
+            np.random.seed(index.seed)
+            random.seed(index.seed)
+            yield
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
 
 
 @DATA_SAMPLERS.register_module(name=['DefaultSampler', 'SeededSampler'])
