@@ -76,23 +76,25 @@ def epoch_config(method, work_dir, num_workers=0, persistent_workers=False):
     return cfg
 
 
-def kill_in_iteration(cfg, at, tmp_path):
-    """Runs ``cfg`` through tools/train.py in a subprocess and SIGKILLs it once it has trained
-    iteration ``at`` (1-based) and before that iteration's checkpoint is written."""
+def start_killable_run(cfg, at, tmp_path):
+    """Starts ``cfg`` through tools/train.py in a subprocess that hangs once it has trained
+    iteration ``at`` (1-based), before that iteration's checkpoint is written."""
     child_cfg = cfg.copy()
     child_cfg.custom_hooks = [*cfg.custom_hooks, dict(type='HangAfterIteration', at=at)]
     child_cfg.dump(str(tmp_path / 'child_cfg.py'))
-    flag = tmp_path / 'hanging'
     with open(tmp_path / 'child.log', 'w') as log:
-        child = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, '-c', KILLED_IN_ITERATION, str(tmp_path / 'child_cfg.py'),
-             str(flag)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+             str(tmp_path / 'hanging')], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
             env=dict(os.environ, OMP_NUM_THREADS='2'))
-        deadline = time.time() + 300
-        while not flag.exists() and child.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+
+
+def kill_when_hanging(child, tmp_path):
+    flag, deadline = tmp_path / 'hanging', time.time() + 300
+    while not flag.exists() and child.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
     assert flag.exists(), (tmp_path / 'child.log').read_text()[-3000:]
 
 
@@ -121,13 +123,16 @@ def assert_same_run(resumed, whole):
     ('configs/dino/dino_resnet18_1xb256-100e_digits.py', ['criterion.center'], (2, False)),
 ])
 def test_killed_mid_epoch_resumes_exactly(tmp_path, method, state_keys, workers):
-    whole = SSLRunner.from_cfg(epoch_config(method, tmp_path / 'whole'))
-    whole.train()
-    assert whole.iter == EPOCH_LEN * EPOCHS
     # killed having trained iteration 5 (2nd batch of epoch 2), after the checkpoint of 4;
     # in DataLoader workers, so nothing may depend on which process loads a sample
     cfg = epoch_config(method, tmp_path / 'split', *workers)
-    kill_in_iteration(cfg, at=EPOCH_LEN + 2, tmp_path=tmp_path)
+    child = start_killable_run(cfg, at=EPOCH_LEN + 2, tmp_path=tmp_path)
+    try:
+        whole = SSLRunner.from_cfg(epoch_config(method, tmp_path / 'whole'))
+        whole.train()   # meanwhile, uninterrupted
+    finally:
+        kill_when_hanging(child, tmp_path)
+    assert whole.iter == EPOCH_LEN * EPOCHS
     work = tmp_path / 'split'
     assert (work / 'last_checkpoint').read_text() == str(work / f'iter_{EPOCH_LEN + 1}.pth')
 
