@@ -50,7 +50,7 @@ def sample_rng(index):
     np_state, py_state = np.random.get_state(), random.getstate()
     try:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(index.seed)
+            torch.default_generator.manual_seed(index.seed)   # CPU only: CUDA's stays the run's
             np.random.seed(index.seed)
             random.seed(index.seed)
             yield
