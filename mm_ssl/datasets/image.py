@@ -16,6 +16,7 @@ from mm_ssl.errors import ConfigError, DataError
 from mm_ssl.registry import DATASETS, TRANSFORMS
 
 from .safe_pickle import load_data_pickle
+from .sampler import sample_rng
 
 
 class _ImageDataset(Dataset):
@@ -37,7 +38,8 @@ class _ImageDataset(Dataset):
     def __getitem__(self, i):
         img = self.load_image(i)
         if self.pipeline is not None:
-            img = self.pipeline(img)
+            with sample_rng(i):  # random transforms per sample (SeededSampler)
+                img = self.pipeline(img)
         return dict(img=img, label=int(self.labels[i]), idx=int(i))
 
 

@@ -25,6 +25,7 @@ from mm_ssl.transforms.points import KITTI_RANGE, range_filter, sample_points
 
 from .kitti_io import CAMERA_KEYS, lidar2img, read_calib, read_image, read_points
 from .safe_pickle import load_data_pickle
+from .sampler import sample_rng
 
 __all__ = ['KittiPointImageDataset']
 
@@ -136,6 +137,10 @@ class KittiPointImageDataset(Dataset):
                     lidar_path=str(lidar_path), img_path=str(img_path), calib_path=str(calib_path))
 
     def __getitem__(self, i):
+        with sample_rng(i):  # point sampling and augmentation per sample (SeededSampler)
+            return self._next_good_sample(i)
+
+    def _next_good_sample(self, i):
         tries = len(self) if self.on_bad_sample == 'skip' else 1
         skipped_now = []
         for j in ((i + k) % len(self) for k in range(tries)):

@@ -29,6 +29,7 @@ from torch.utils.data import Dataset
 from mm_ssl.errors import ConfigError, DataError
 from mm_ssl.registry import DATASETS, TRANSFORMS
 
+from .sampler import sample_rng
 from .video_io import VIDEO_EXTENSIONS, VideoReader, video_error
 
 __all__ = ['VideoDataset', 'FrameCache', 'sample_clip_indices', 'read_annotations',
@@ -473,6 +474,10 @@ class VideoDataset(Dataset):
         return sample
 
     def __getitem__(self, i):
+        with sample_rng(i):  # clip sampling and augmentation per sample (SeededSampler)
+            return self._next_good_sample(i)
+
+    def _next_good_sample(self, i):
         tries = len(self) if self.on_bad_sample == 'skip' else 1
         skipped_here = []
         for j in ((i + k) % len(self) for k in range(tries)):

@@ -13,6 +13,7 @@ from mm_ssl.registry import RUNNERS
 
 from .checkpoint import atomic_path, check_matches, read_checkpoint
 from .nonfinite import NonFiniteLossHook
+from .random_state import RandomStateHook
 
 
 @RUNNERS.register_module()
@@ -30,6 +31,10 @@ class SSLRunner(Runner):
 
     Every run stops at the first NaN / inf loss, before the optimiser step; the config's
     ``skip_nonfinite = K`` skips up to K such steps first (:class:`NonFiniteLossHook`).
+
+    Checkpoints hold the global random generators' states, restored on resume
+    (:class:`RandomStateHook`); with mm_ssl's epoch loop and sampler a run resumes exactly,
+    also in the middle of an epoch (:class:`ResumableEpochBasedTrainLoop`).
     """
 
     def setup_env(self, env_cfg: dict) -> None:
@@ -69,6 +74,8 @@ class SSLRunner(Runner):
         super().register_hooks(default_hooks, custom_hooks)
         if not any(isinstance(hook, NonFiniteLossHook) for hook in self.hooks):
             self.register_hook(NonFiniteLossHook(self.cfg.get('skip_nonfinite', 0)))
+        if not any(isinstance(hook, RandomStateHook) for hook in self.hooks):
+            self.register_hook(RandomStateHook())
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, file_client_args=None, **kwargs):
