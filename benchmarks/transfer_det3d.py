@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mm_ssl.engine.cli import exit_on_error, load_config  # noqa: E402
 from mm_ssl.evaluation.det3d_transfer import (compare_transfer, encoder_state,  # noqa: E402
-                                              plot_finetune_losses, transfer_table)
+                                              paired_gains, plot_finetune_losses, transfer_table)
 
 DEFAULT_CONFIG = 'configs/simipu/simipu_voxelnet-r18_1xb2-cpu-demo_synthetic-kitti.py'
 
@@ -57,7 +57,8 @@ def main(argv=None):
                                val=(args.val_root, args.val_split))
     table = transfer_table(results)
     seconds = ', '.join(f'{k} {v["seconds"] / args.seeds:.0f} s' for k, v in results.items())
-    print(f'\n{table}\n\nmean ± std over {args.seeds} seeds; fine-tuning + eval per seed: {seconds}')
+    print(f'\n{table}\n\nmean ± std over {args.seeds} seeds; fine-tuning + eval per seed: {seconds}'
+          f'\npaired by seed:\n{paired_gains(results)}')
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f'loss curves: {plot_finetune_losses(results, out / "losses.png")}')

@@ -27,6 +27,7 @@ def test_lidar_demo_runs_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     assert '| BEV AP R40 | Car |' in out and ('| metric | class | scratch | SimIPU | frozen '
                                               'encoder: scratch | frozen encoder: SimIPU |' in out)
+    assert 'frozen encoder: SimIPU - frozen encoder: scratch, BEV mAP' in out
     saved = json.loads((tmp_path / 'work' / 'transfer_det3d.json').read_text())
     assert saved['checkpoint'].endswith('epoch_1.pth') and (tmp_path / 'work' /
                                                            'transfer_det3d_losses.png').is_file()

@@ -9,8 +9,8 @@ import torch
 
 from mm_ssl.evaluation.det3d_transfer import (CLASSES, VoxelCenterDetector, compare_transfer,
                                               detection_ap, finetune, load_labelled_frame,
-                                              load_labelled_frames, mean_and_spread, precise_bn,
-                                              transfer_table)
+                                              load_labelled_frames, mean_and_spread, paired_gains,
+                                              precise_bn, transfer_table)
 
 # a small grid so the tests run in seconds: 0.2 m cells over 25.6 m x 32 m
 RANGE = (0, -16, -3, 25.6, 16, 1)
@@ -123,3 +123,16 @@ def test_frozen_encoder_bev_of_each_frame_equals_the_batched_bev(synthetic_kitti
         one_by_one = torch.cat([detector.bev([f.points]) for f in frames])
     assert batched.abs().sum() > 0
     assert torch.allclose(one_by_one, batched, atol=1e-5)
+
+
+def test_paired_gains_subtract_the_same_seeds_scratch_run():
+    def runs(*maps):
+        return dict(ap=[{'bev': {'mAP': m}} for m in maps])
+    results = {'scratch': runs(4.0, 6.0, 5.0), 'SimIPU': runs(5.0, 5.0, 8.0),
+               'frozen encoder: scratch': runs(1.0, 1.0, 1.0),
+               'frozen encoder: SimIPU': runs(2.0, 3.0, 4.0)}
+    # differences +1, -1, +3 (mean 1, std 2) and +1, +2, +3 (mean 2, std 1)
+    assert paired_gains(results).splitlines() == [
+        'SimIPU - scratch, BEV mAP: +1.0 ± 2.0 (better in 2 of 3 seeds)',
+        'frozen encoder: SimIPU - frozen encoder: scratch, BEV mAP: +2.0 ± 1.0 '
+        '(better in 3 of 3 seeds)']

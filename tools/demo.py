@@ -65,7 +65,7 @@ def ensure_synthetic_kitti(root: Path, frames: int):
 
 
 def lidar_demo(args):
-    from mm_ssl.evaluation.det3d_transfer import (compare_transfer, encoder_state,
+    from mm_ssl.evaluation.det3d_transfer import (compare_transfer, encoder_state, paired_gains,
                                                   plot_finetune_losses, transfer_table)
 
     root = Path(args.data_root)
@@ -92,7 +92,7 @@ def lidar_demo(args):
     table = transfer_table(results)
     curves = plot_finetune_losses(results, osp.join(args.work_dir, 'transfer_det3d_losses.png'))
     print(f'\n{table}\n\nmean ± std over {args.seeds} seeds; pretraining took {minutes:.1f} min; '
-          f'fine-tuning losses: {curves}')
+          f'fine-tuning losses: {curves}\npaired by seed:\n{paired_gains(results)}')
     with open(osp.join(args.work_dir, 'transfer_det3d.json'), 'w') as f:
         json.dump(dict(config=args.lidar_config, checkpoint=checkpoint, pretrain_minutes=minutes,
                        table=table, results=results), f, indent=1)

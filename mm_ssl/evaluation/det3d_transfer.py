@@ -304,6 +304,26 @@ def transfer_table(results):
     return '\n'.join(lines)
 
 
+def paired_gains(results, metric='bev', cls='mAP'):
+    """One line per pretrained encoder: its AP minus the ``scratch`` run's of the same seed, mean
+    ± std over seeds and how many seeds it wins. A seed fixes the head initialisation and frame
+    order, so a pair differs only in where the encoder started, and the paired spread is smaller
+    than the spread of either column. Names ``'<group>: <encoder>'`` are compared with
+    ``'<group>: scratch'`` (e.g. ``'frozen encoder: SimIPU'``)."""
+    lines = []
+    for name, runs in results.items():
+        group, _, encoder = name.rpartition(': ')
+        baseline = f'{group}: scratch' if group else 'scratch'
+        if encoder == 'scratch' or baseline not in results:
+            continue
+        diff = [ap[metric][cls] - base[metric][cls]
+                for ap, base in zip(runs['ap'], results[baseline]['ap'])]
+        m, s = mean_and_spread(diff)
+        lines.append(f'{name} - {baseline}, {metric.upper()} {cls}: {m:+.1f} ± {s:.1f} '
+                     f'(better in {sum(d > 0 for d in diff)} of {len(diff)} seeds)')
+    return '\n'.join(lines)
+
+
 def plot_finetune_losses(results, path):
     """PNG of the fine-tuning loss per encoder: mean over seeds, band from min to max."""
     import matplotlib
