@@ -65,6 +65,28 @@ def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
     return _all_gather_rows(x.detach().contiguous(), row_counts(len(x), x.device))
 
 
+class _AllReduceWithGrad(torch.autograd.Function):
+    """Sum over ranks whose backward sums the gradients over ranks: every rank's result feeds its
+    own loss, so each input's gradient is the sum of all ranks' gradients of the result."""
+
+    @staticmethod
+    def forward(ctx, x):
+        x = x.clone(memory_format=torch.contiguous_format)
+        dist.all_reduce(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.clone(memory_format=torch.contiguous_format)
+        dist.all_reduce(grad)
+        return grad
+
+
+def all_reduce_with_grad(x: torch.Tensor) -> torch.Tensor:
+    """Sum of ``x`` over ranks, out of place, keeping the gradient path (SyncBN's statistics)."""
+    return _AllReduceWithGrad.apply(x) if world_info()[1] > 1 else x
+
+
 def all_reduce(x: torch.Tensor, op: str = 'sum') -> torch.Tensor:
     """In-place ``sum`` / ``max`` of ``x`` over ranks, returned (statistics of the global batch:
     SwAV's Sinkhorn sums, DINO's centre)."""

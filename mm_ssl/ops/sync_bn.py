@@ -1,10 +1,9 @@
 """Synchronised BatchNorm for CPU (gloo) training, where torch's ``nn.SyncBatchNorm`` refuses
 to run ("SyncBatchNorm expected input tensor to be on GPU")."""
 import torch
-import torch.distributed.nn.functional as dist_fn
 import torch.nn as nn
 
-from .dist import world_info
+from .dist import all_reduce_with_grad, world_info
 
 
 class CPUSyncBatchNorm(nn.modules.batchnorm._BatchNorm):
@@ -17,7 +16,7 @@ class CPUSyncBatchNorm(nn.modules.batchnorm._BatchNorm):
         y = \gamma \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}} + \beta
 
     over the n values of a channel on every rank r. The sums go through an autograd-aware
-    all_reduce, so the gradient also flows across ranks; 2 ranks x B samples then train exactly
+    all-reduce, so the gradient also flows across ranks; 2 ranks x B samples then train exactly
     like 1 process x 2B. Running statistics are updated as ``nn.BatchNorm`` does, with the
     unbiased global variance. In eval mode and in one process it is plain BatchNorm. Runs on any
     device; the runner uses it where torch's SyncBatchNorm cannot (CPU).
@@ -38,11 +37,11 @@ class CPUSyncBatchNorm(nn.modules.batchnorm._BatchNorm):
         shape = (1, -1) + (1,) * (x.dim() - 2)
         count = x.new_tensor([x.numel() // max(x.shape[1], 1)])
         # two passes (mean, then squared deviations) keep float32 as exact as plain BatchNorm
-        sums = dist_fn.all_reduce(torch.cat([x.sum(dims), count]))       # (C + 1,)
+        sums = all_reduce_with_grad(torch.cat([x.sum(dims), count]))     # (C + 1,)
         n = sums[-1].detach()
         mean = sums[:-1] / n                                             # (C,)
         centred = x - mean.view(shape)
-        var = dist_fn.all_reduce(centred.pow(2).sum(dims)) / n           # (C,) biased
+        var = all_reduce_with_grad(centred.pow(2).sum(dims)) / n         # (C,) biased
         if self.track_running_stats:
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)
