@@ -2,10 +2,11 @@
 
 For SimCLR, MoCo v2 (queue), SwAV and SimIPU: an optimiser step (the method's config
 optimiser; MoCo: two, the first fills the queue) with 2 gloo ranks x B samples, the model
-wrapped as SSLRunner wraps it (DDP + ``sync_bn='torch'``), give the same losses (mean of the rank losses) and the same weights as one
-process stepping on the 2B samples; the weights are identical on both ranks, and so are the
-buffers (SyncBN running statistics, MoCo's queue after it wraps around). The views are fixed
-tensors (no on-device augmentation), so only model, losses, DDP and the optimiser are compared.
+wrapped as SSLRunner wraps it (DDP + ``sync_bn='torch'``), gives the same loss (mean of the
+rank losses) and the same weights as one process stepping on the 2B samples; the weights are
+identical on both ranks, and so are the buffers (SyncBN running statistics, MoCo's queue after
+it wraps around). The views are fixed tensors (no on-device augmentation), so only model,
+losses, DDP and the optimiser are compared.
 In float64: in float32, rounding differences of ~1e-7 flip ReLUs near zero and a second step
 then differs by ~1e-3 (the same happens in one process with weights perturbed by 1e-7).
 """
@@ -81,7 +82,7 @@ def train(name, model, batches, rows=slice(None)):
     """Train steps of ``model`` (plain or DDP-wrapped) on ``rows`` of each batch: the loss
     of every step and the final state (parameters, BN statistics, queues)."""
     optim_wrapper = build_optim_wrapper(model, method_config(name).optim_wrapper)
-    losses = [float(model.train_step(rows_of(batch, rows), optim_wrapper)['loss'])
+    losses = [model.train_step(rows_of(batch, rows), optim_wrapper)['loss'].item()
               for batch in batches]
     module = getattr(model, 'module', model)
     return losses, {k: v.detach().clone() for k, v in module.state_dict().items()}
