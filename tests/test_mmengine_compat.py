@@ -58,11 +58,15 @@ def test_distributed_training_on_cpu_with_gloo(tmp_path):
         from mm_ssl.engine import SSLRunner
         cfg = tiny_config('SimCLR', {str(tmp_path / 'work')!r}, max_iters=2, batch_size=8)
         cfg.launcher = 'pytorch'
+        cfg.randomness = dict(seed=3, diff_rank_seed=True)
         runner = SSLRunner.from_cfg(cfg)
         runner.train()
         import torch.distributed as dist
         assert dist.get_backend() == 'gloo' and dist.get_world_size() == 2
         state = {{k: p.detach() for k, p in runner.model.module.named_parameters()}}
+        pre = runner.model.module.data_preprocessor
+        state.update(aug_seed=pre.aug_seed, torch_seed=torch.tensor(torch.initial_seed()),
+                     draw=torch.randint(2**30, (4,), generator=pre._generator()))
         torch.save(state, {str(tmp_path)!r} + f'/rank{{dist.get_rank()}}.pt')
     """))
     env = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
@@ -71,5 +75,10 @@ def test_distributed_training_on_cpu_with_gloo(tmp_path):
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     a, b = (torch.load(tmp_path / f'rank{r}.pt') for r in (0, 1))
-    # DDP keeps parameters identical (BN running statistics stay per rank)
+    # diff_rank_seed: rank r is seeded with seed + r; augmentation draws differ per rank
+    assert (int(a.pop('torch_seed')), int(b.pop('torch_seed'))) == (3, 4)
+    assert not torch.equal(a.pop('draw'), b.pop('draw'))
+    # DDP keeps parameters identical, rank 0's buffers are broadcast at wrapping (BN running
+    # statistics then stay per rank unless sync_bn is set)
+    assert int(a['aug_seed']) == 3
     assert len(a) > 50 and all(torch.equal(a[k], b[k]) for k in a)
