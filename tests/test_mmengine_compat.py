@@ -48,7 +48,8 @@ def test_pkg_config_base_without_pkg_resources(tmp_path):
 
 
 def test_distributed_training_on_cpu_with_gloo(tmp_path):
-    """launcher='pytorch' without CUDA: gloo process group, DDP without device ids."""
+    """launcher='pytorch' without CUDA: gloo process group, DDP without device ids, sync_bn and
+    per-rank seeds from the config."""
     script = tmp_path / 'run.py'
     script.write_text(textwrap.dedent(f"""
         import os, sys, torch
@@ -58,18 +59,30 @@ def test_distributed_training_on_cpu_with_gloo(tmp_path):
         from mm_ssl.engine import SSLRunner
         cfg = tiny_config('SimCLR', {str(tmp_path / 'work')!r}, max_iters=2, batch_size=8)
         cfg.launcher = 'pytorch'
+        cfg.randomness = dict(seed=3, diff_rank_seed=True)
+        cfg.sync_bn = 'torch'
         runner = SSLRunner.from_cfg(cfg)
         runner.train()
         import torch.distributed as dist
+        from mm_ssl.ops.sync_bn import CPUSyncBatchNorm
         assert dist.get_backend() == 'gloo' and dist.get_world_size() == 2
-        state = {{k: p.detach() for k, p in runner.model.module.named_parameters()}}
+        model = runner.model.module
+        assert isinstance(model.encoder.bn1, CPUSyncBatchNorm)
+        draw = torch.randint(2**30, (4,), generator=model.data_preprocessor._generator())
+        state = dict(model.state_dict(), torch_seed=torch.tensor(torch.initial_seed()), draw=draw)
         torch.save(state, {str(tmp_path)!r} + f'/rank{{dist.get_rank()}}.pt')
     """))
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
+    # PYTHONPATH: the processes import this checkout's mm_ssl, not an installed copy
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
     out = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
                           '--master_port', str(29500 + os.getpid() % 1000), str(script)],
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     a, b = (torch.load(tmp_path / f'rank{r}.pt') for r in (0, 1))
-    # DDP keeps parameters identical (BN running statistics stay per rank)
+    # diff_rank_seed: rank r is seeded with seed + r; augmentation draws differ per rank
+    assert (int(a.pop('torch_seed')), int(b.pop('torch_seed'))) == (3, 4)
+    assert not torch.equal(a.pop('draw'), b.pop('draw'))
+    # DDP keeps the parameters identical, rank 0's buffers are broadcast at wrapping, and with
+    # sync_bn the BN running statistics stay identical too
+    assert int(a['data_preprocessor.aug_seed']) == 3
     assert len(a) > 50 and all(torch.equal(a[k], b[k]) for k in a)

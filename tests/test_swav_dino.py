@@ -51,8 +51,9 @@ def test_sinkhorn_equals_loop_and_reaches_the_marginals():
                                rtol=1e-5, atol=1e-6)
     # every sample's codes sum to 1 exactly (the last step); the prototypes' to B/K once converged
     converged = sinkhorn_knopp(scores, epsilon=0.05, iterations=500)
-    torch.testing.assert_close(converged.sum(1), torch.ones(12))
-    torch.testing.assert_close(converged.sum(0), torch.full((5,), 12 / 5), atol=1e-3, rtol=0)
+    torch.testing.assert_close(converged.sum(1), torch.ones(12, dtype=scores.dtype))
+    torch.testing.assert_close(converged.sum(0), torch.full((5,), 12 / 5, dtype=scores.dtype),
+                               atol=1e-3, rtol=0)
     # exp(1 / 0.005) overflows float32; the shift and float64 keep small epsilons finite
     assert torch.isfinite(sinkhorn_knopp(scores.float(), epsilon=0.005)).all()
     assert codes.requires_grad is False

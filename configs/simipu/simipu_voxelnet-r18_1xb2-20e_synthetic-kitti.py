@@ -10,6 +10,8 @@ model = dict(
     data_preprocessor=dict(type='PointImagePreprocessor', voxel_size={{_base_.voxel_size}},
                            point_range={{_base_.point_range}}))
 
+# the point encoder's conv_out (after x_conv4) gets no gradient: DDP must look for unused parameters
+find_unused_parameters = True
 max_epochs = 20
 # SimIPU's hybrid recipe: AdamW for the point encoder, SGD for the image encoder and the heads
 optim_wrapper = dict(

@@ -14,7 +14,10 @@ class MoCo(BaseSSL):
     Queries come from encoder + projector, keys from their momentum copy; the positive of a query
     is the key of the other view, negatives are the queue of past keys. ``symmetric`` adds the
     loss with the views swapped (as in MoCo's CIFAR demo).
-    Not done: shuffle-BN across GPUs; the key encoder here uses plain batch statistics.
+    Distributed, every rank enqueues the keys of all ranks, so the queues stay identical.
+    Not done: MoCo's shuffle-BN (it hides the batch from BatchNorm so the key encoder cannot
+    cheat through batch statistics); with ``sync_bn = 'torch'`` both encoders use the global
+    batch's statistics, as one process with that batch would.
     """
 
     def __init__(self, encoder: dict, neck: dict, queue_size: int = 65536,
@@ -40,5 +43,9 @@ class MoCo(BaseSSL):
         loss = self.criterion(q1, k2, negatives)
         if self.symmetric:
             loss = (loss + self.criterion(q2, k1, negatives)) / 2
-        self.queue.push(torch.cat([k2, k1]) if self.symmetric else k2)
+        # one push per view: the queue then holds the global batch's keys in the same order as
+        # one process with that batch would (it matters once the queue wraps around)
+        self.queue.push(k2)
+        if self.symmetric:
+            self.queue.push(k1)
         return dict(loss=loss), h[:b]

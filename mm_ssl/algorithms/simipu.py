@@ -1,14 +1,16 @@
-from contextlib import ExitStack
-
 import spconv.pytorch as spconv
 import torch
 from mmengine.model import BaseModel
-from mmengine.optim import OptimWrapperDict
 
-from mm_ssl.engine.optim import update_all
+from mm_ssl.engine.optim import train_step_all
 from mm_ssl.losses import cross_modal_loss, intra_modal_loss
 from mm_ssl.models.encoders.voxel_backbone import STRIDES_ZYX, gather_point_features
 from mm_ssl.registry import MODELS
+
+
+def run_on_rows(module, rows: list[torch.Tensor]) -> list[torch.Tensor]:
+    """``module`` applied once to the rows of every frame together, split back per frame."""
+    return list(module(torch.cat(rows)).split([len(r) for r in rows]))
 
 
 @MODELS.register_module()
@@ -79,9 +81,11 @@ class SimIPU(BaseModel):
             ib = self._subsample(torch.nonzero(va[perm] & vb)[:, 0])
             pairs.append((perm[ib], ib))
             cross_idx.append(self._subsample(torch.nonzero(va)[:, 0]))
-        # heads run on the sampled points only; view A is the key and gets no gradient
-        key_a = [self.intra_head(fa[ia]).detach() for fa, (ia, _) in zip(feats_a, pairs)]
-        query_b = [self.intra_head(fb[ib]) for fb, (_, ib) in zip(feats_b, pairs)]
+        # heads run once per view on the sampled points of all frames, so their BatchNorm sees
+        # the batch (the global batch under SyncBN); view A is the key and gets no gradient
+        key_a = run_on_rows(self.intra_head, [fa[ia] for fa, (ia, _) in zip(feats_a, pairs)])
+        key_a = [k.detach() for k in key_a]
+        query_b = run_on_rows(self.intra_head, [fb[ib] for fb, (_, ib) in zip(feats_b, pairs)])
         ranges = [(torch.arange(len(ia), device=ia.device),) * 2 for ia, _ in pairs]
         loss_intra = intra_modal_loss(key_a, query_b, pairs=ranges, temperature=self.temperature)
 
@@ -90,7 +94,8 @@ class SimIPU(BaseModel):
         b, c, h, w = c5.shape
         pixels = self.image_cross_head(c5.permute(0, 2, 3, 1).reshape(-1, c))   # per pixel
         pixel_maps = pixels.view(b, h, w, -1).permute(0, 3, 1, 2)
-        point_side = [self.point_cross_head(fa[idx]) for fa, idx in zip(feats_a, cross_idx)]
+        point_side = run_on_rows(self.point_cross_head,
+                                 [fa[idx] for fa, idx in zip(feats_a, cross_idx)])
         xyz = [p[idx, :3] for p, idx in zip(inputs['points_a'], cross_idx)]
         loss_cross = cross_modal_loss(point_side, xyz, pixel_maps, inputs['lidar2img'],
                                       inputs['image_hw'], inputs['valid_hw'], self.temperature)
@@ -100,16 +105,7 @@ class SimIPU(BaseModel):
     def train_step(self, data, optim_wrapper):
         """mmengine's step, also for the hybrid recipe (an ``OptimWrapperDict``: AdamW for the
         point encoder, SGD for the rest)."""
-        wrappers = optim_wrapper.values() if isinstance(optim_wrapper, OptimWrapperDict) \
-            else [optim_wrapper]
-        with ExitStack() as stack:
-            for wrapper in wrappers:
-                stack.enter_context(wrapper.optim_context(self))
-            data = self.data_preprocessor(data, True)
-            losses = self._run_forward(data, mode='loss')
-        loss, log_vars = self.parse_losses(losses)
-        update_all(optim_wrapper, loss)
-        return log_vars
+        return train_step_all(self, data, optim_wrapper)
 
     def forward(self, inputs, data_samples=None, mode: str = 'loss'):
         if mode == 'loss':

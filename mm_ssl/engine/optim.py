@@ -1,3 +1,5 @@
+from contextlib import ExitStack
+
 from mmengine.optim import OptimWrapperDict
 
 from mm_ssl.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
@@ -54,3 +56,21 @@ def update_all(optim_wrapper, loss) -> None:
     for wrapper in wrappers:
         wrapper.step()
         wrapper.zero_grad()
+
+
+def train_step_all(model, data, optim_wrapper) -> dict:
+    """mmengine's train step (preprocess, forward, parse losses, update) for a model or its DDP
+    wrapper (``model.module``), with one backward feeding every optimizer of an
+    ``OptimWrapperDict`` (:func:`update_all`). The forward goes through ``model`` itself, so a
+    DDP wrapper synchronises the gradients."""
+    module = getattr(model, 'module', model)
+    wrappers = optim_wrapper.values() if isinstance(optim_wrapper, OptimWrapperDict) \
+        else [optim_wrapper]
+    with ExitStack() as stack:
+        for wrapper in wrappers:
+            stack.enter_context(wrapper.optim_context(model))
+        data = module.data_preprocessor(data, True)
+        losses = model._run_forward(data, mode='loss')
+    loss, log_vars = module.parse_losses(losses)
+    update_all(optim_wrapper, loss)
+    return log_vars

@@ -4,16 +4,57 @@ import os.path as osp
 
 import torch
 import torch.distributed as dist
+import torch.nn as nn
+from mmengine.device import get_device
 from mmengine.dist import master_only
 from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.model import MMDistributedDataParallel, convert_sync_batchnorm, is_model_wrapper
+from mmengine.optim import OptimWrapperDict
 from mmengine.runner import Runner
 
+from mm_ssl.errors import ConfigError
+from mm_ssl.ops.sync_bn import convert_cpu_sync_batchnorm
 from mm_ssl.registry import RUNNERS
 
 from .checkpoint import atomic_path, check_matches, read_checkpoint
 from .nonfinite import NonFiniteLossHook
 from .random_state import RandomStateHook
+from .optim import train_step_all
+
+
+class SSLDistributedDataParallel(MMDistributedDataParallel):
+    """mmengine's DDP wrapper, also stepping an ``OptimWrapperDict`` (SimIPU's hybrid
+    optimisers) after one backward, which mmengine's wrapper cannot."""
+
+    def train_step(self, data, optim_wrapper):
+        if isinstance(optim_wrapper, OptimWrapperDict):
+            return train_step_all(self, data, optim_wrapper)
+        return super().train_step(data, optim_wrapper)
+
+
+def wrap_distributed(model: nn.Module, sync_bn: str | None = None,
+                     find_unused_parameters: bool = False) -> SSLDistributedDataParallel:
+    """Wrap a model (already on its device) for distributed training as mmengine's runner does:
+    DDP without buffer broadcast, on this process's GPU (``LOCAL_RANK``) or on CPU with gloo.
+
+    ``sync_bn='torch'`` (the config switch, mmengine's name) first turns every BatchNorm into
+    torch's SyncBatchNorm on GPUs, into :class:`CPUSyncBatchNorm` on CPU, so the batch statistics
+    are those of the global batch."""
+    cuda = next(model.parameters()).is_cuda
+    if sync_bn is not None:
+        if cuda:
+            model = convert_sync_batchnorm(model, sync_bn)
+        elif sync_bn == 'torch':
+            model = convert_cpu_sync_batchnorm(model)
+        else:
+            raise ConfigError(f"sync_bn={sync_bn!r}: on CPU only sync_bn='torch' is supported")
+    # ranks may be seeded differently (randomness.diff_rank_seed): DDP broadcasts rank 0's
+    # parameters, rank 0's buffers (memory banks, queues, seeds) are broadcast here, once
+    for buffer in model.buffers():
+        dist.broadcast(buffer, 0)
+    return SSLDistributedDataParallel(
+        module=model, device_ids=[int(os.environ['LOCAL_RANK'])] if cuda else None,
+        broadcast_buffers=False, find_unused_parameters=find_unused_parameters)
 
 
 @RUNNERS.register_module()
@@ -23,7 +64,8 @@ class SSLRunner(Runner):
     mmengine 0.10.7's ``launcher='pytorch'`` always calls ``torch.cuda.set_device`` and gives DDP
     ``device_ids``, so gloo training on CPUs fails. Without CUDA we initialise the gloo process
     group ourselves (mmengine then skips its own init) and wrap the model in DDP without device
-    ids. With CUDA, mmengine's own path (NCCL) runs unchanged.
+    ids. With CUDA, mmengine's NCCL initialisation runs unchanged. Models are wrapped by
+    :func:`wrap_distributed` (``sync_bn = 'torch'`` synchronises BatchNorm, on CPU too).
 
     Checkpoints are checked against the model before mmengine loads them, which would only warn:
     ``load_from`` must hold every encoder weight, ``resume`` every weight, with equal shapes.
@@ -50,13 +92,10 @@ class SSLRunner(Runner):
         super().setup_env(env_cfg)
 
     def wrap_model(self, model_wrapper_cfg, model):
-        if not (self.distributed and model_wrapper_cfg is None and not torch.cuda.is_available()):
+        if not self.distributed or model_wrapper_cfg is not None or is_model_wrapper(model):
             return super().wrap_model(model_wrapper_cfg, model)
-        if self.cfg.get('sync_bn') is not None:
-            model = convert_sync_batchnorm(model, self.cfg.sync_bn)
-        return MMDistributedDataParallel(
-            module=model, broadcast_buffers=False,
-            find_unused_parameters=self.cfg.get('find_unused_parameters', False))
+        return wrap_distributed(model.to(get_device()), self.cfg.get('sync_bn'),
+                                self.cfg.get('find_unused_parameters', False))
 
     def _check_checkpoint(self, filename: str, prefix: str) -> None:
         model = self.model.module if is_model_wrapper(self.model) else self.model

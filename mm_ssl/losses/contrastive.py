@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mm_ssl.ops.dist import gather_with_grad, world_info
+from mm_ssl.ops.dist import gather_with_grad, row_counts, world_info
 from mm_ssl.registry import MODELS
 
 
@@ -21,7 +21,8 @@ def info_nce(query: torch.Tensor, key: torch.Tensor, negatives: torch.Tensor | N
     Shape:
         - query: (N, D); key: (N, D), row i is the positive of query i.
         - negatives: (M, D) or None.
-        - output: scalar, the mean cross-entropy.
+        - output: scalar, the mean cross-entropy (over the global batch, times the world size,
+          when the keys are gathered).
 
     Example:
         >>> q, k, queue = torch.randn(8, 128), torch.randn(8, 128), torch.randn(4096, 128)
@@ -35,12 +36,14 @@ def info_nce(query: torch.Tensor, key: torch.Tensor, negatives: torch.Tensor | N
         logits = torch.cat([pos, neg], dim=1) / temperature             # (N, 1+M)
         target = torch.zeros(len(query), dtype=torch.long, device=query.device)
         return F.cross_entropy(logits, target)
-    rank, _ = world_info()
-    keys = gather_with_grad(key) if gather_distributed else key         # (W*N, D)
-    logits = torch.einsum('nd,md->nm', query, keys) / temperature       # (N, W*N)
-    offset = rank * len(query) if gather_distributed else 0
-    target = torch.arange(len(query), device=query.device) + offset
-    return F.cross_entropy(logits, target)
+    rank, world = world_info() if gather_distributed else (0, 1)
+    counts = row_counts(len(query), query.device) if world > 1 else [len(query)]
+    keys = gather_with_grad(key, counts) if world > 1 else key          # (sum N_r, D)
+    logits = torch.einsum('nd,md->nm', query, keys) / temperature       # (N, sum N_r)
+    target = torch.arange(len(query), device=query.device) + sum(counts[:rank])
+    # the global mean times W: DDP's average of the rank losses (and gradients) is then the
+    # loss of the global batch even when ranks hold different numbers of queries (SimIPU)
+    return F.cross_entropy(logits, target, reduction='sum') * world / sum(counts)
 
 
 def pair_logits(z1: torch.Tensor, z2: torch.Tensor, temperature: float,
@@ -49,27 +52,30 @@ def pair_logits(z1: torch.Tensor, z2: torch.Tensor, temperature: float,
     """Similarity logits of the 2N local anchors of a two-view batch, shared by NT-Xent and its
     variants (DCL, hard negatives, InvaSpread).
 
-    Columns are the 2WN samples of all ranks (view 1 of every rank, then view 2), then the rows
+    Columns are the 2T samples of all ranks (T = the ranks' N summed; view 1 of every rank, then
+    view 2), then the rows
     of ``negatives`` (a memory of past embeddings) if given. Every vector is L2-normalised; the
     anchor's own column is ``-inf``.
 
     Shape:
         - z1, z2: (N, D), row i of both are two views of sample i.
         - negatives: (M, D) or None.
-        - output: logits (2N, 2WN + M) and the column of each anchor's positive (2N,).
+        - output: logits (2N, 2T + M) and the column of each anchor's positive (2N,).
     """
     n = len(z1)
     rank, world = world_info() if gather_distributed else (0, 1)
+    counts = row_counts(n, z1.device) if world > 1 else [n]
+    total = sum(counts)
     z = F.normalize(torch.cat([z1, z2]), dim=1)                         # (2N, D) local anchors
-    z1_all = gather_with_grad(z[:n]) if world > 1 else z[:n]            # (W*N, D)
-    z2_all = gather_with_grad(z[n:]) if world > 1 else z[n:]
-    candidates = torch.cat([z1_all, z2_all])                            # (2WN, D)
+    z1_all = gather_with_grad(z[:n], counts) if world > 1 else z[:n]    # (T, D), T = sum N_r
+    z2_all = gather_with_grad(z[n:], counts) if world > 1 else z[n:]
+    candidates = torch.cat([z1_all, z2_all])                            # (2T, D)
     if negatives is not None:
-        candidates = torch.cat([candidates, F.normalize(negatives, dim=1)])   # (2WN+M, D)
-    logits = torch.einsum('nd,md->nm', z, candidates) / temperature     # (2N, 2WN+M)
-    local = torch.arange(n, device=z.device) + rank * n                 # global index of z1 rows
-    self_col = torch.cat([local, local + world * n])
-    pos_col = torch.cat([local + world * n, local])
+        candidates = torch.cat([candidates, F.normalize(negatives, dim=1)])   # (2T+M, D)
+    logits = torch.einsum('nd,md->nm', z, candidates) / temperature     # (2N, 2T+M)
+    local = torch.arange(n, device=z.device) + sum(counts[:rank])       # global index of z1 rows
+    self_col = torch.cat([local, local + total])
+    pos_col = torch.cat([local + total, local])
     logits[torch.arange(2 * n, device=z.device), self_col] = float('-inf')
     return logits, pos_col
 

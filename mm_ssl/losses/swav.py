@@ -25,13 +25,13 @@ def sinkhorn_knopp(scores: torch.Tensor, epsilon: float = 0.05,
 
     Shape:
         - scores: (B, K), sample-prototype cosine similarities :math:`z_b^\top c_k` of this rank.
-        - output: (B, K) codes, no gradient.
+        - output: (B, K) codes, float32 (float64 for float64 scores), no gradient.
 
     Example:
         >>> codes = sinkhorn_knopp(torch.randn(256, 3000), epsilon=0.05, iterations=3)
     """
     _, world = world_info()
-    scores = scores.double()  # exp(s / 0.05) of cosine scores spans 40 decades
+    dtype, scores = scores.dtype, scores.double()  # exp(s / 0.05) spans 40 decades
     # the shift cancels in the normalisation, but only if every rank uses the same one
     shift = all_reduce(scores.max().clone(), 'max')
     q = torch.exp((scores - shift) / epsilon).t()                   # (K, B)
@@ -40,7 +40,7 @@ def sinkhorn_knopp(scores: torch.Tensor, epsilon: float = 0.05,
     for _ in range(iterations):
         q /= all_reduce(q.sum(dim=1, keepdim=True)) * num_protos  # each prototype gets 1/K
         q /= q.sum(dim=0, keepdim=True) * batch                     # each sample gets 1/B
-    return (q * batch).t().float()
+    return (q * batch).t().to(torch.promote_types(dtype, torch.float32))
 
 
 def swapped_prediction(scores: list[torch.Tensor], codes: list[torch.Tensor],

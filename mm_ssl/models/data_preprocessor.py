@@ -39,7 +39,7 @@ class SSLDataPreprocessor(BaseDataPreprocessor):
         return torch.Generator().manual_seed(seed)
 
     def _normalize(self, img: torch.Tensor) -> torch.Tensor:
-        x = (img.float() - self.mean) / self.std
+        x = (img.to(self.mean.dtype) - self.mean) / self.std   # float64 after model.double()
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def forward(self, data: dict, training: bool = False) -> dict:
@@ -78,11 +78,14 @@ class PointImagePreprocessor(BaseDataPreprocessor):
         images = torch.stack([torch.nn.functional.pad(img, (0, w - img.shape[-1],
                                                              0, h - img.shape[-2]))
                               for img in data['image']])
+        dtype = self.mean.dtype   # float32, or float64 after model.double()
         inputs = dict(
-            images=(images.float() - self.mean) / self.std,
-            lidar2img=torch.stack(data['lidar2img']).float(),
-            image_hw=(h, w), valid_hw=[tuple(s) for s in data['img_shape']],
-            points_a=data['points'], points_b=data['points_b'],
+            images=(images.to(dtype) - self.mean) / self.std,
+            lidar2img=torch.stack(data['lidar2img']).to(dtype),
+            # pseudo_collate transposes the (H, W) pairs into (all H, all W)
+            image_hw=(h, w), valid_hw=list(zip(*data['img_shape'])),
+            points_a=[p.to(dtype) for p in data['points']],
+            points_b=[p.to(dtype) for p in data['points_b']],
             perm=[rec.perm.to(self.mean.device) for rec in data['aug']])
         for view in ('a', 'b'):
             feats, coords, _ = voxelize_batch(inputs[f'points_{view}'], self.voxel_size,
