@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mm_ssl.engine.cli import exit_on_error, load_config  # noqa: E402
+from mm_ssl.engine.cli import exit_on_error, load_config, positive_int  # noqa: E402
 from mm_ssl.evaluation.det3d_transfer import (compare_transfer, encoder_state,  # noqa: E402
                                               paired_gains, plot_finetune_losses, transfer_table)
 
@@ -32,9 +32,9 @@ def main(argv=None):
                         help='mm_ssl checkpoints (NAME=PATH or PATH) with a point_encoder')
     parser.add_argument('--config', default=DEFAULT_CONFIG, help='pretraining config (grid)')
     parser.add_argument('--data-root', default='data/synthetic_kitti')
-    parser.add_argument('--seeds', type=int, default=3)
-    parser.add_argument('--iters', type=int, default=150)
-    parser.add_argument('--labelled-frames', type=int, default=16)
+    parser.add_argument('--seeds', type=positive_int, default=3)
+    parser.add_argument('--iters', type=positive_int, default=150)
+    parser.add_argument('--labelled-frames', type=positive_int, default=16)
     parser.add_argument('--val-root', default='',
                         help='score on another set (default: --data-root), e.g. one made by '
                              'make_synthetic_kitti.py with another --seed')

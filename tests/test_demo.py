@@ -3,6 +3,8 @@ LiDAR job runs end to end (synthetic KITTI -> SimIPU -> detection transfer table
 import json
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 sys.path.insert(0, f'{ROOT}/tools')
@@ -31,3 +33,10 @@ def test_lidar_demo_runs_end_to_end(tmp_path, capsys):
     saved = json.loads((tmp_path / 'work' / 'transfer_det3d.json').read_text())
     assert saved['checkpoint'].endswith('epoch_1.pth') and (tmp_path / 'work' /
                                                            'transfer_det3d_losses.png').is_file()
+
+
+def test_zero_seeds_is_refused_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        demo.main(['--task', 'lidar', '--work-dir', str(tmp_path / 'work'), '--seeds', '0'])
+    assert exit_info.value.code == 2 and not (tmp_path / 'work').exists()
+    assert '--seeds: must be >= 1, got 0' in capsys.readouterr().err

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from mm_ssl.engine import SSLRunner
-from mm_ssl.engine.cli import exit_on_error, load_config
+from mm_ssl.engine.cli import exit_on_error, load_config, positive_int
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS_CONFIG = 'configs/simclr/simclr_resnet18_1xb256-20e_digits.py'
@@ -148,10 +148,11 @@ def main(argv=None):
     parser.add_argument('--digits-config', default=DIGITS_CONFIG)
     parser.add_argument('--frames', type=int, default=SYNTHETIC_KITTI['frames'],
                         help='synthetic KITTI frames to generate (a quarter held out for AP)')
-    parser.add_argument('--labelled-frames', type=int, default=16,
+    parser.add_argument('--labelled-frames', type=positive_int, default=16,
                         help='train frames whose labels the detector is fine-tuned on')
-    parser.add_argument('--seeds', type=int, default=3, help='fine-tuning seeds per encoder')
-    parser.add_argument('--finetune-iters', type=int, default=150)
+    parser.add_argument('--seeds', type=positive_int, default=3,
+                        help='fine-tuning seeds per encoder')
+    parser.add_argument('--finetune-iters', type=positive_int, default=150)
     parser.add_argument('--video-budget', type=float, default=60,
                         help='seconds of video pretraining')
     args = parser.parse_args(argv)

@@ -1,4 +1,5 @@
 """What every ``tools/*.py`` script shares: config loading and checking, one-line errors."""
+import argparse
 import difflib
 import inspect
 import os
@@ -15,7 +16,7 @@ from mm_ssl.engine.checkpoint import WRITE_ERRNOS
 from mm_ssl.errors import ConfigError, MMSSLError, OutputError
 
 __all__ = ['DictAction', 'load_config', 'check_config', 'check_writable', 'exit_on_error',
-           'rollback_work_dir']
+           'rollback_work_dir', 'positive_int']
 
 # top-level keys the runner reads: Runner.__init__'s arguments, mmengine's runner_type and
 # SSLRunner's own; configs hold helper variables besides (data_root, view, ...)
@@ -46,6 +47,15 @@ VALUE_CHECKS = [(f'train_cfg.{key}', _positive_int, 'a positive int')
                              ('num_workers', _non_negative_int, 'an int >= 0'))] + [
     ('optim_wrapper.optimizer.lr', _positive_number, 'a positive number'),
     ('skip_nonfinite', _non_negative_int, 'an int >= 0')]
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type`` for counts that must be >= 1 (seeds, iterations, frames): a 0 is
+    refused when the command is read, not after an hour of pretraining."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
+    return value
 
 
 def load_config(path: str, cfg_options: dict | None = None) -> Config:
