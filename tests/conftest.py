@@ -60,3 +60,41 @@ def synthetic_kitti(tmp_path_factory):
         out = subprocess.run([sys.executable, *cmd], capture_output=True, text=True, cwd=ROOT)
         assert out.returncode == 0, out.stderr[-2000:]
     return root
+
+
+# The bad-input suite's outcome table (tests/robustness): every case records (component, case,
+# outcome) and the table is printed at the end of the run, also when the suite runs in
+# pytest-xdist workers. The hooks are here, not in tests/robustness/conftest.py, because the
+# xdist controller collects no tests and so loads only this conftest.
+OUTCOMES = []   # (component, case, outcome), in the order the cases ran
+
+
+@pytest.fixture
+def record():
+    """``record(component, case, outcome)``: one row of the summary table."""
+    def add(component, case, outcome):
+        OUTCOMES.append((component, case, outcome))
+    return add
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, 'workeroutput'):   # an xdist worker: send the rows home
+        session.config.workeroutput['robustness_outcomes'] = list(OUTCOMES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    OUTCOMES.extend(tuple(row) for row in getattr(node, 'workeroutput', {}).get(
+        'robustness_outcomes', ()))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not OUTCOMES:
+        return
+    rows = sorted(set(OUTCOMES))
+    widths = [max(len(row[i]) for row in rows + [('component', 'case', 'outcome')])
+              for i in range(3)]
+    terminalreporter.section(f'bad-input suite: {len(rows)} cases')
+    for row in [('component', 'case', 'outcome'), tuple('-' * w for w in widths), *rows]:
+        terminalreporter.write_line('  '.join(cell.ljust(w) for cell, w in zip(row, widths))
+                                    .rstrip())
