@@ -2,6 +2,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import av
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -48,6 +50,18 @@ def tiny_config(method: str, work_dir: str, max_iters: int = 4, batch_size: int 
         cfg.model.queue_size = 64
     cfg.merge_from_dict(dict(model=model_overrides))
     return cfg
+
+
+def write_audio_only(path):
+    """An mp4 holding one AAC audio stream and no video stream (PyAV cannot write a file with no
+    streams at all): the video readers' "stream-less" case."""
+    with av.open(str(path), 'w', format='mp4') as container:
+        stream = container.add_stream('aac', rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format='fltp',
+                                           layout='mono')
+        frame.sample_rate = 8000
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode())
 
 
 @pytest.fixture(scope='session')

@@ -13,6 +13,7 @@ import torch
 from mmengine.config import Config
 from torch.utils.data import DataLoader
 
+from conftest import write_audio_only
 from data_prep.make_synthetic_videos import make_synthetic_videos
 from mm_ssl.datasets import VideoDataset, VideoReader, build_video_index, sample_clip_indices
 from mm_ssl.datasets.synthetic_video import (CLASSES, VideoSpec, object_trajectory,
@@ -268,16 +269,6 @@ def test_index_is_built_and_used(copy_set):
     assert len(ds) == 9 and ds.skip_reasons == {'unreadable': 1}  # dropped before any read
     with pytest.raises(DataError, match='v_MoveUp_g02_c01.mp4.*video index'):
         VideoDataset(copy_set, 'trainlist01.txt')
-
-
-def write_audio_only(path):
-    with av.open(str(path), 'w', format='mp4') as container:
-        stream = container.add_stream('aac', rate=8000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format='fltp',
-                                           layout='mono')
-        frame.sample_rate = 8000
-        container.mux(stream.encode(frame))
-        container.mux(stream.encode())
 
 
 BAD_FILES = {  # damage applied to a video file -> skip category

@@ -4,10 +4,10 @@
 import json
 import re
 
-import av
 import numpy as np
 import pytest
 
+from conftest import write_audio_only
 from data_prep.make_synthetic_videos import make_synthetic_videos
 from mm_ssl.datasets import VideoDataset, VideoReader
 from mm_ssl.datasets.synthetic_video import write_video
@@ -18,23 +18,13 @@ from .harness import ROOT, one_line_error, run_main, run_tool
 CLIP = dict(clip_len=4, frame_interval=2)   # spans 7 of the 12 frames of a good video
 
 
-def audio_only(path):
-    with av.open(str(path), 'w', format='mp4') as container:
-        stream = container.add_stream('aac', rate=8000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format='fltp',
-                                           layout='mono')
-        frame.sample_rate = 8000
-        container.mux(stream.encode(frame))
-        container.mux(stream.encode())
-
-
 CASES = {  # case: (damage, reason the dataset counts it under, what the message says)
     'corrupt (garbage bytes)': (lambda p: p.write_bytes(b'not a video' * 50), 'unreadable',
                                 'cannot open as a video'),
     'truncated': (lambda p: p.write_bytes(p.read_bytes()[:p.stat().st_size // 2]),
                   'unreadable', ''),
     'zero-byte': (lambda p: p.write_bytes(b''), 'unreadable', 'cannot open as a video'),
-    'stream-less (audio only)': (audio_only, 'no_video_stream', 'holds no video stream'),
+    'stream-less (audio only)': (write_audio_only, 'no_video_stream', 'holds no video stream'),
     'too short for the clip': (lambda p: write_video(p, np.zeros((3, 16, 16, 3), np.uint8)),
                                'too_short', '3 frames, shorter than the 7'),
 }
