@@ -180,7 +180,7 @@ def finetune(detector, frames, iters=200, batch_size=2, lr=3e-3, seed=0, freeze_
     trained.train()
     order, losses, start = [], [], time.perf_counter()
     for it in range(iters):
-        if len(order) < batch_size:
+        while len(order) < batch_size:   # fewer labelled frames than a batch: repeat them
             order += torch.randperm(len(frames), generator=gen).tolist()
         picked = [order.pop() for _ in range(batch_size)]
         bev = None if cached_bev is None else torch.cat([cached_bev[i] for i in picked])
