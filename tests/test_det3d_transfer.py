@@ -136,3 +136,12 @@ def test_paired_gains_subtract_the_same_seeds_scratch_run():
         'SimIPU - scratch, BEV mAP: +1.0 ± 2.0 (better in 2 of 3 seeds)',
         'frozen encoder: SimIPU - frozen encoder: scratch, BEV mAP: +2.0 ± 1.0 '
         '(better in 3 of 3 seeds)']
+
+
+def test_scores_on_the_given_held_out_root_and_split(synthetic_kitti):
+    lines = []
+    compare_transfer(synthetic_kitti, VOXEL, RANGE, {'scratch': None}, seeds=(0,), iters=1,
+                     labelled_frames=1, val=(str(synthetic_kitti), 'trainval'), log=lines.append)
+    listing = synthetic_kitti / 'ImageSets'
+    trainval, val = ((listing / f'{s}.txt').read_text().split() for s in ('trainval', 'val'))
+    assert len(trainval) != len(val) and f'evaluating on {len(trainval)} (' in lines[0]
