@@ -11,6 +11,7 @@ from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.model import MMDistributedDataParallel, convert_sync_batchnorm, is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from mmengine.runner import Runner
+from mmengine.visualization import Visualizer
 
 from mm_ssl.errors import ConfigError
 from mm_ssl.ops.sync_bn import convert_cpu_sync_batchnorm
@@ -96,6 +97,14 @@ class SSLRunner(Runner):
             return super().wrap_model(model_wrapper_cfg, model)
         return wrap_distributed(model.to(get_device()), self.cfg.get('sync_bn'),
                                 self.cfg.get('find_unused_parameters', False))
+
+    def build_visualizer(self, visualizer=None):
+        # mmengine hands back an existing visualizer of the same name: a second run of one
+        # config started within the same second in this process (a tool's main() called twice)
+        # would write into the first run's log folder, which rollback_work_dir may have removed
+        while Visualizer.check_instance_created(self._experiment_name):
+            self._experiment_name += '_'
+        return super().build_visualizer(visualizer)
 
     def _check_checkpoint(self, filename: str, prefix: str) -> None:
         model = self.model.module if is_model_wrapper(self.model) else self.model
