@@ -22,14 +22,16 @@ def get_random_state() -> dict:
 
 
 def set_random_state(state: dict) -> None:
-    """Restores what :func:`get_random_state` returned."""
-    torch.set_rng_state(state['torch'])
+    """Restores what :func:`get_random_state` returned. Its tensors may come back on the GPU
+    (mmengine loads a checkpoint to resume onto the training device); the setters want CPU ones."""
+    torch.set_rng_state(state['torch'].cpu())
     if state['cuda'] and torch.cuda.is_available() and \
             len(state['cuda']) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state['cuda'])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state['cuda']])
     np_state = state['numpy']
-    np.random.set_state(('MT19937', np_state['keys'].numpy().astype(np.uint32), np_state['pos'],
-                         np_state['has_gauss'], np_state['gauss']))
+    keys = np_state['keys'].cpu().numpy().astype(np.uint32)
+    np.random.set_state(('MT19937', keys, np_state['pos'], np_state['has_gauss'],
+                         np_state['gauss']))
     py_state = state['python']
     random.setstate((py_state['version'], tuple(py_state['internal'].tolist()),
                      py_state['gauss_next']))
