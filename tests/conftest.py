@@ -30,10 +30,12 @@ def two_threads():
 
 
 def tiny_config(method: str, work_dir: str, max_iters: int = 4, batch_size: int = 32,
-                checkpoint_interval: int = 2, **model_overrides) -> Config:
+                checkpoint_interval: int = 2, device: str | None = None,
+                **model_overrides) -> Config:
     """A method's digits config (a key of DIGITS_CONFIGS or a config path under the repository)
     shrunk to a few iterations of small batches, iteration-based, with a schedule that does not
-    depend on ``max_iters`` (so split runs equal whole runs)."""
+    depend on ``max_iters`` (so split runs equal whole runs). ``device='cpu'`` keeps a run off
+    the GPU where a test compares runs bit for bit (cuDNN's kernels are not deterministic)."""
     cfg = Config.fromfile(osp.join(ROOT, DIGITS_CONFIGS.get(method, method)))
     cfg.work_dir = work_dir
     cfg.train_dataloader.batch_size = batch_size
@@ -48,6 +50,8 @@ def tiny_config(method: str, work_dir: str, max_iters: int = 4, batch_size: int 
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     if method == 'MoCo':
         cfg.model.queue_size = 64
+    if device:
+        cfg.device = device
     cfg.merge_from_dict(dict(model=model_overrides))
     return cfg
 

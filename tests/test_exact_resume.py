@@ -57,7 +57,8 @@ def epoch_config(method, work_dir, num_workers=0, persistent_workers=False):
     """Two epochs of 3 iterations on 16 px digits with a tiny ViT encoder, the rest as configured
     (shuffling sampler, epoch schedule with warm-up and cosine converted to iterations);
     iteration checkpoints after the 1st batch of epoch 2 and at the end."""
-    cfg = tiny_config(method, str(work_dir), batch_size=16, checkpoint_interval=EPOCH_LEN + 1)
+    cfg = tiny_config(method, str(work_dir), batch_size=16, checkpoint_interval=EPOCH_LEN + 1,
+                      device='cpu')
     # what must survive is the method's state, not the encoder's: a tiny one keeps saves fast
     cfg.model.encoder = dict(type='ViT', image_size=16, patch_size=4, dim=32, depth=1, heads=2,
                              mlp_dim=64)

@@ -57,10 +57,10 @@ def test_norm_statistics_are_left_unchanged():
     assert all(torch.equal(before[k], v) for k, v in bn.state_dict().items())
 
 
-def small_simsiam(work_dir, stop_gradient=True, max_iters=10, hooks=()):
+def small_simsiam(work_dir, stop_gradient=True, max_iters=10, hooks=(), device=None):
     """SimSiam on 16 px digits, 128-d, lr about 0.5, batches of 32."""
     cfg = tiny_config('SimSiam', work_dir, max_iters=max_iters, batch_size=32,
-                      checkpoint_interval=100, stop_gradient=stop_gradient,
+                      checkpoint_interval=100, device=device, stop_gradient=stop_gradient,
                       neck=dict(hidden_dim=128, out_dim=128),
                       head=dict(hidden_dim=32, out_dim=128))
     cfg.train_dataloader.dataset.size = 16
@@ -105,9 +105,10 @@ def test_alarm_stops_collapsing_simsiam_and_spares_healthy_one(tmp_path):
 def test_checks_leave_training_unchanged(tmp_path):
     # the probe batch, the fixed-seed views and the forward passes must not touch the RNG, the
     # augmentation step or BatchNorm statistics: with or without the hook, the same weights
-    plain = small_simsiam(str(tmp_path / 'plain'), max_iters=3).model.state_dict()
+    plain = small_simsiam(str(tmp_path / 'plain'), max_iters=3, device='cpu').model.state_dict()
     hooks = [dict(type='RepresentationHealthHook', interval=1, probe_size=16)]
-    watched = small_simsiam(str(tmp_path / 'watched'), max_iters=3, hooks=hooks).model.state_dict()
+    watched = small_simsiam(str(tmp_path / 'watched'), max_iters=3, hooks=hooks,
+                            device='cpu').model.state_dict()
     assert plain.keys() == watched.keys()
     for key in plain:
         assert torch.allclose(plain[key].float(), watched[key].float(), atol=1e-6), key

@@ -21,7 +21,8 @@ __all__ = ['DictAction', 'load_config', 'check_config', 'check_writable', 'exit_
 # top-level keys the runner reads: Runner.__init__'s arguments, mmengine's runner_type and
 # SSLRunner's own; configs hold helper variables besides (data_root, view, ...)
 RUNNER_KEYS = frozenset(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'} | {
-    'runner_type', 'model_wrapper_cfg', 'skip_nonfinite', 'sync_bn', 'find_unused_parameters'}
+    'runner_type', 'model_wrapper_cfg', 'skip_nonfinite', 'sync_bn', 'find_unused_parameters',
+    'device'}
 # a helper variable this close to a runner key is a typo of it (trian_cfg, optim_wraper)
 TYPO_CUTOFF = 0.85
 

@@ -8,7 +8,8 @@ import torch.nn as nn
 from mmengine.device import get_device
 from mmengine.dist import master_only
 from mmengine.fileio import LocalBackend, get_file_backend
-from mmengine.model import MMDistributedDataParallel, convert_sync_batchnorm, is_model_wrapper
+from mmengine.model import (MMDistributedDataParallel, convert_sync_batchnorm, is_model_wrapper,
+                            revert_sync_batchnorm)
 from mmengine.optim import OptimWrapperDict
 from mmengine.runner import Runner
 from mmengine.visualization import Visualizer
@@ -93,9 +94,14 @@ class SSLRunner(Runner):
         super().setup_env(env_cfg)
 
     def wrap_model(self, model_wrapper_cfg, model):
-        if not self.distributed or model_wrapper_cfg is not None or is_model_wrapper(model):
+        if model_wrapper_cfg is not None or is_model_wrapper(model):
             return super().wrap_model(model_wrapper_cfg, model)
-        return wrap_distributed(model.to(get_device()), self.cfg.get('sync_bn'),
+        # ``device='cpu'`` in a config trains on the CPU of a GPU machine (mmengine always takes
+        # the GPU when there is one)
+        model = model.to(self.cfg.get('device') or get_device())
+        if not self.distributed:
+            return revert_sync_batchnorm(model)
+        return wrap_distributed(model, self.cfg.get('sync_bn'),
                                 self.cfg.get('find_unused_parameters', False))
 
     def build_visualizer(self, visualizer=None):
