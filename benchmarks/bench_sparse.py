@@ -18,6 +18,7 @@ import io
 import os
 
 import spconv.pytorch as spconv
+from spconv.core import ConvAlgo
 import torch
 
 from mm_ssl.datasets.synthetic_scene import lidar_sweep
@@ -44,6 +45,7 @@ def spconv_twin(model):
     for m in twin.modules():
         if type(m) in theirs:
             m.__class__ = theirs[type(m)]
+            m.algo = ConvAlgo.Native   # a CUDA build of spconv defaults to a CUDA-only algorithm
     return twin
 
 
@@ -144,6 +146,14 @@ def main(repeats=7, n_az=270, seed=0):
     vox_ms = ms[('voxelize', 2, 'points')][0]
     print(f'\nvoxelisation (mm_ssl.transforms.voxelize_batch, mean-VFE, 2 threads): '
           f'{vox_ms:.1f} ms for {len(points)} points = {len(points) / vox_ms / 1e3:.2f} M points/s')
+    if torch.cuda.is_available():
+        gpu = copy.deepcopy(ours).cuda()
+        xg = spconv.SparseConvTensor(x.features.cuda(), x.indices.cuda(), SHAPE, 1)
+        cuda = timeit({'forward': lambda: run(gpu, xg, 2, False),
+                       'forward+backward': lambda: run(gpu, xg, 2, True)},
+                      repeats, warmup=3, device='cuda')
+        print(f'\non {torch.cuda.get_device_name()} (our layers run spconv\'s CUDA kernels): '
+              + ', '.join(f'{k} {1e3 * med:.1f} ms' for k, (med, _) in cuda.items()))
 
 
 if __name__ == '__main__':

@@ -9,7 +9,9 @@ import spconv.pytorch as spconv
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from spconv.core import ConvAlgo
 from spconv.cppconstants import CPU_ONLY_BUILD
+from spconv.pytorch.conv import SparseConvolution
 
 from mm_ssl.datasets.synthetic_scene import lidar_sweep
 from mm_ssl.models.encoders import VoxelBackBone8x
@@ -18,6 +20,9 @@ from mm_ssl.ops.sparse_conv import _plan
 from mm_ssl.transforms.points import voxelize_batch
 
 TOL = dict(rtol=1e-4, atol=1e-4)
+NEEDS_CUDA = pytest.mark.skipif(CPU_ONLY_BUILD or not torch.cuda.is_available(),
+                                reason='needs a GPU and a CUDA build of spconv')
+DEVICES = ['cpu', pytest.param('cuda', marks=NEEDS_CUDA)]
 # KITTI's z range at 0.1 m, x/y 10x coarser than KITTI: grid [41, 160, 141] (z, y, x).
 COARSE = dict(voxel_size=(0.5, 0.5, 0.1), pc_range=(0, -40, -3, 70.5, 40, 1),
               sparse_shape=[41, 160, 141])
@@ -83,16 +88,35 @@ LAYERS = {  # (C_in, C_out) set by the case
 }
 
 
+def on_spconvs_cpu_path(model):
+    """spconv's own layers in ``model`` set to the algorithm its CPU path runs (a CUDA build of
+    spconv defaults to one that runs only on CUDA)."""
+    for m in model.modules():
+        if isinstance(m, SparseConvolution):
+            m.algo = ConvAlgo.Native
+    return model
+
+
+def to_device(x, device):
+    return spconv.SparseConvTensor(x.features.to(device), x.indices.to(device), x.spatial_shape,
+                                   x.batch_size)
+
+
+@pytest.mark.parametrize('device', DEVICES)
 @pytest.mark.parametrize('layer', list(LAYERS))
 @pytest.mark.parametrize('case', ['scene', 'random'])
-def test_conv_matches_dense_forward_and_backward(case, layer, scene):
+def test_conv_matches_dense_forward_and_backward(case, layer, device, scene, monkeypatch):
+    """Our layers against a dense conv3d: the CPU path we wrote, and on CUDA spconv's kernels."""
+    monkeypatch.setattr(torch.backends.cudnn, 'allow_tf32', False)   # a float32 reference
     torch.manual_seed(0)
     # unit-scale features: raw coordinates (up to 70 m) cancel in float32 sums
     x = scene.replace_feature(torch.randn_like(scene.features)) if case == 'scene' else \
         random_tensor(3)
+    x = to_device(x, device)
     # random case: with bias and in eval mode, where spconv's CPU kernel asserts (spconv#719)
-    m = LAYERS[layer](x.features.shape[1], 8, bias=case == 'random')
-    m.train(case == 'scene')
+    m = LAYERS[layer](x.features.shape[1], 8, bias=case == 'random').to(device)
+    # spconv's CUDA eval mode fuses the bias into an inference kernel that builds no graph
+    m.train(case == 'scene' or device == 'cuda')
     feats = x.features.clone().requires_grad_()
     y = m(x.replace_feature(feats))
     g = torch.randn_like(y.features)
@@ -108,7 +132,8 @@ def test_conv_matches_dense_forward_and_backward(case, layer, scene):
         assert torch.equal(y.indices, x.indices)
     else:
         # spconv's output sites = sites whose receptive field holds an active input
-        reach = F.conv3d(occupancy(x), torch.ones(1, 1, *m.kernel_size), **conv_kwargs(m)) > 0
+        reach = F.conv3d(occupancy(x), torch.ones(1, 1, *m.kernel_size, device=device),
+                         **conv_kwargs(m)) > 0
         assert len(torch.unique(y.indices, dim=0)) == len(y.indices) == int(reach.sum())
         assert at(reach, y.indices).all()
         assert not ((ref.detach().abs().amax(1, keepdim=True) > 0) & ~reach).any()
@@ -281,7 +306,7 @@ class SpconvBackbone(nn.Module):
 
 def test_spconv_state_dict_loads_strictly_and_gives_the_same_output(crop):
     x, _ = crop
-    theirs, ours = SpconvBackbone(4), VoxelBackBone8x(4, CROP['sparse_shape'])
+    theirs, ours = on_spconvs_cpu_path(SpconvBackbone(4)), VoxelBackBone8x(4, CROP['sparse_shape'])
     sd = theirs.state_dict()
     assert list(ours.state_dict()) == list(sd)
     for key in ('conv_input.0.weight', 'conv_input.1.running_var', 'conv1.0.0.weight',
@@ -339,18 +364,19 @@ def test_point_features_gather_the_voxel_holding_each_point(crop):
     assert model.conv1[0][0].weight.grad.abs().sum() > 0
 
 
-@pytest.mark.skipif(CPU_ONLY_BUILD or not torch.cuda.is_available(),
-                    reason='needs a GPU and a CUDA build of spconv')
+@NEEDS_CUDA
 def test_cuda_tensors_run_spconvs_own_kernels(scene):
-    x = scene.replace_feature(torch.randn_like(scene.features))
-    x = spconv.SparseConvTensor(x.features.cuda(), x.indices.cuda(), x.spatial_shape,
-                                x.batch_size)
+    """Same output as spconv's own class. Compared densely: spconv's CUDA rulebook orders the
+    output sites of a strided conv differently from run to run (a GPU hash table)."""
+    x = to_device(scene.replace_feature(torch.randn_like(scene.features)), 'cuda')
     for layer in LAYERS:
         ours = LAYERS[layer](4, 8, bias=False).cuda()
         theirs = getattr(spconv, type(ours).__name__)(4, 8, ours.kernel_size, ours.stride,
                                                        ours.padding, bias=False).cuda()
         theirs.load_state_dict(ours.state_dict())
-        assert torch.equal(ours(x).features, theirs(x).features), layer
+        a, b = ours(x), theirs(x)
+        assert a.indices.shape == b.indices.shape, layer
+        torch.testing.assert_close(a.dense(), b.dense(), rtol=1e-6, atol=1e-6, msg=layer)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='the crash needs a machine without CUDA')
@@ -360,7 +386,7 @@ def test_spconv_cpu_backward_crashes_without_our_path():
     x = random_tensor(3)
     ours = SubMConv3d(3, 8, 3, bias=False)
     ours(x.replace_feature(x.features.clone().requires_grad_())).features.sum().backward()
-    theirs = spconv.SubMConv3d(3, 8, 3, bias=False)
+    theirs = on_spconvs_cpu_path(spconv.SubMConv3d(3, 8, 3, bias=False))
     theirs.load_state_dict(ours.state_dict())
     y = theirs(x.replace_feature(x.features.clone().requires_grad_()))
     with pytest.raises(RuntimeError, match='NVIDIA driver'):
@@ -377,7 +403,7 @@ def test_spconv_cpu_forward_is_wrong_with_two_threads(scene):
     pairs = []
     for args in [(16, 32, 3, 2, 1), (16, 32, 3)]:
         ours = (SparseConv3d if len(args) > 3 else SubMConv3d)(*args, bias=False)
-        theirs = getattr(spconv, type(ours).__name__)(*args, bias=False)
+        theirs = on_spconvs_cpu_path(getattr(spconv, type(ours).__name__)(*args, bias=False))
         theirs.load_state_dict(ours.state_dict())
         pairs.append((theirs, ours(x).features.detach()))
     with torch.no_grad():
