@@ -17,6 +17,8 @@ import os.path as osp
 import sys
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mm_ssl.engine.cli import exit_on_error, load_config, positive_int  # noqa: E402
 from mm_ssl.evaluation.det3d_transfer import (compare_transfer, encoder_state,  # noqa: E402
@@ -41,6 +43,8 @@ def main(argv=None):
     parser.add_argument('--val-split', default='val')
     parser.add_argument('--frozen-encoder', action='store_true',
                         help='train the head only, on frozen encoder features')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+                        help='where the detectors are fine-tuned')
     parser.add_argument('--out', default='work_dirs/transfer_det3d',
                         help='folder for results.json and losses.png')
     args = parser.parse_args(argv)
@@ -54,7 +58,7 @@ def main(argv=None):
                                seeds=range(args.seeds), iters=args.iters,
                                labelled_frames=args.labelled_frames,
                                freeze_encoder=args.frozen_encoder,
-                               val=(args.val_root, args.val_split))
+                               val=(args.val_root, args.val_split), device=args.device)
     table = transfer_table(results)
     seconds = ', '.join(f'{k} {v["seconds"] / args.seeds:.0f} s' for k, v in results.items())
     print(f'\n{table}\n\nmean ± std over {args.seeds} seeds; fine-tuning + eval per seed: {seconds}'

@@ -5,6 +5,7 @@ import math
 import shutil
 
 import numpy as np
+import pytest
 import torch
 
 from mm_ssl.evaluation.det3d_transfer import (CLASSES, VoxelCenterDetector, compare_transfer,
@@ -89,6 +90,21 @@ def test_detector_learns_the_training_frames(synthetic_kitti):
     ap = detection_ap(detector, frames)
     # fitting two frames: cars are found at KITTI's 0.7 BEV IoU (an untrained head finds none)
     assert ap["bev"]["Car"] > 50, ap
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_finetuning_matches_the_cpu_at_the_start(synthetic_kitti):
+    """On CUDA the detector runs spconv's kernels: same initial weights (drawn on the CPU), same
+    first losses, and detections come back as CPU tensors for the AP code."""
+    kwargs = dict(seeds=(0,), iters=2, labelled_frames=2, log=lambda *_: None)
+    cpu = compare_transfer(synthetic_kitti, VOXEL, RANGE, {'scratch': None}, **kwargs)
+    gpu = compare_transfer(synthetic_kitti, VOXEL, RANGE, {'scratch': None}, device='cuda',
+                           **kwargs)
+    # the first loss is before any update; after it, AdamW's normalised steps turn float32
+    # differences in near-zero gradients into visible ones
+    (first, second), (cpu_first, _) = gpu['scratch']['loss'][0], cpu['scratch']['loss'][0]
+    assert first == pytest.approx(cpu_first, rel=1e-3) and second < first   # TF32 head convs
+    assert gpu['scratch']['ap'][0].keys() == cpu['scratch']['ap'][0].keys()
 
 
 def test_mean_and_spread():

@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 from mm_ssl.engine import SSLRunner
 from mm_ssl.engine.cli import exit_on_error, load_config, positive_int
 
@@ -87,7 +89,8 @@ def lidar_demo(args):
     for frozen in (False, True):
         runs = compare_transfer(root, pre.voxel_size, pre.point_range, encoders,
                                 seeds=range(args.seeds), iters=args.finetune_iters,
-                                labelled_frames=args.labelled_frames, freeze_encoder=frozen)
+                                labelled_frames=args.labelled_frames, freeze_encoder=frozen,
+                                device=args.device)
         results.update({f'frozen encoder: {k}' if frozen else k: v for k, v in runs.items()})
     table = transfer_table(results)
     curves = plot_finetune_losses(results, osp.join(args.work_dir, 'transfer_det3d_losses.png'))
@@ -153,6 +156,8 @@ def main(argv=None):
     parser.add_argument('--seeds', type=positive_int, default=3,
                         help='fine-tuning seeds per encoder')
     parser.add_argument('--finetune-iters', type=positive_int, default=150)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+                        help='where the detectors are fine-tuned (pretraining follows mmengine)')
     parser.add_argument('--video-budget', type=float, default=60,
                         help='seconds of video pretraining')
     args = parser.parse_args(argv)

@@ -128,7 +128,9 @@ class VoxelCenterDetector(nn.Module):
     def bev(self, points):
         """The encoder's BEV map (B, C * Z, Y, X) of a list of B clouds: the head's input."""
         feats, coords, _ = voxelize_batch(points, self.voxel_size, self.point_range)
-        sp = spconv.SparseConvTensor(feats, coords, self.encoder.sparse_shape, len(points))
+        device = self.head.heads['heatmap'][-1].weight.device   # voxelised on the CPU
+        sp = spconv.SparseConvTensor(feats.to(device), coords.to(device),
+                                     self.encoder.sparse_shape, len(points))
         return to_bev(self.encoder(sp)['encoded_spconv_tensor'])
 
     def forward(self, points):
@@ -141,11 +143,13 @@ class VoxelCenterDetector(nn.Module):
         targets = self.head.targets([f.boxes[~f.ignore] for f in frames],
                                     [f.labels[~f.ignore] for f in frames],
                                     preds['heatmap'].shape[-2:])
-        return self.head.loss(preds, targets)
+        device = preds['heatmap'].device
+        return self.head.loss(preds, {k: v.to(device) for k, v in targets.items()})
 
     @torch.no_grad()
     def predict(self, frames, score_threshold=0.05):
-        return self.head.decode(self([f.points for f in frames]), score_threshold)
+        return [tuple(t.cpu() for t in det)
+                for det in self.head.decode(self([f.points for f in frames]), score_threshold)]
 
 
 def encoder_state(checkpoint, prefix='point_encoder.'):
@@ -252,7 +256,7 @@ def mean_and_spread(values):
 
 def compare_transfer(root, voxel_size, point_range, encoders, seeds=(0, 1, 2), iters=150,
                      labelled_frames=16, batch_size=2, lr=3e-3, freeze_encoder=False,
-                     val=('', 'val'), log=print):
+                     val=('', 'val'), device='cpu', log=print):
     """Fine-tune one detector per (encoder, seed) on the first ``labelled_frames`` frames of
     ``train`` and score it on ``val``, every encoder with the same budget, frame order and head
     initialisation for a given seed.
@@ -261,6 +265,8 @@ def compare_transfer(root, voxel_size, point_range, encoders, seeds=(0, 1, 2), i
         encoders: name -> encoder state dict, or None for a random initialisation.
         val: (root, split) of the frames to score on; an empty root means ``root``. A separately
             generated set gives more held-out frames than the pretraining set's ``val``.
+        device: where the detectors train; 'cuda' runs spconv's own kernels. Each detector is
+            initialised on the CPU from its seed, so the starting weights do not depend on it.
 
     Returns:
         ``{name: {'ap': [per-seed detection_ap], 'loss': [per-seed loss curves], 'seconds': s}}``.
@@ -278,6 +284,7 @@ def compare_transfer(root, voxel_size, point_range, encoders, seeds=(0, 1, 2), i
             detector = VoxelCenterDetector(voxel_size, point_range)
             if state is not None:
                 detector.encoder.load_state_dict(state)
+            detector.to(device)
             start = time.perf_counter()
             log(f'  {name}, seed {seed}')
             runs['loss'].append(finetune(detector, train, iters, batch_size, lr, seed,
