@@ -16,6 +16,8 @@ from mm_ssl.errors import CheckpointError, DataError
 
 from .harness import NO_NETWORK, one_line_error, run_main, run_tool
 
+IO_OPEN = r'_?io\.open'   # Python 3.12 pickles io.open as _io.open
+
 
 class CreatesAFile:
     """Unpickling this calls ``open(path, 'w')``: a harmless stand-in for ``os.system``."""
@@ -41,7 +43,7 @@ def booby_trapped(trained, tmp_path):
 def test_pickled_object_is_refused_not_run(trained, booby_trapped, tmp_path, record):
     config, _ = trained
     path, marker = booby_trapped
-    with pytest.raises(CheckpointError, match='refused: the checkpoint holds a pickled io.open'):
+    with pytest.raises(CheckpointError, match=f'refused: the checkpoint holds a pickled {IO_OPEN}'):
         read_checkpoint(path)
     record('read_checkpoint', 'checkpoint holding a pickled object', 'CheckpointError, not run')
     for tool, args in (('tools/train.py', (config, '--work-dir', tmp_path / 'w', '--resume',
@@ -88,13 +90,13 @@ def test_data_pickle_holding_an_object_is_refused(synthetic_kitti, tmp_path, rec
         content = pickle.load(f)   # our own file, written by the session fixture
     content['metainfo']['note'] = CreatesAFile(marker)
     infos.write_bytes(pickle.dumps(content))
-    with pytest.raises(DataError, match=f'{infos}: .*refused: the file holds a pickled io.open'):
+    with pytest.raises(DataError, match=f'{infos}: .*refused: the file holds a pickled {IO_OPEN}'):
         KittiPointImageDataset(synthetic_kitti, ann_file=infos)
     record('KittiPointImageDataset', 'info file holding a pickled object', 'DataError, not run')
     batches = tmp_path / 'cifar-10-batches-py'
     batches.mkdir()
     (batches / 'data_batch_1').write_bytes(pickle.dumps({b'data': CreatesAFile(marker)}))
-    with pytest.raises(DataError, match='refused: the file holds a pickled io.open'):
+    with pytest.raises(DataError, match=f'refused: the file holds a pickled {IO_OPEN}'):
         CIFAR10Dataset(tmp_path)
     record('CIFAR10Dataset', 'batch holding a pickled object', 'DataError, not run')
     assert not marker.exists()
