@@ -72,8 +72,11 @@ def test_distributed_training_on_cpu_with_gloo(tmp_path):
         state = dict(model.state_dict(), torch_seed=torch.tensor(torch.initial_seed()), draw=draw)
         torch.save(state, {str(tmp_path)!r} + f'/rank{{dist.get_rank()}}.pt')
     """))
-    # PYTHONPATH: the processes import this checkout's mm_ssl, not an installed copy
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
+    # PYTHONPATH: the processes import this checkout's mm_ssl, not an installed copy (a path
+    # already set is kept after it: it may be where the dependencies are)
+    path = [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1',
+               PYTHONPATH=os.pathsep.join(path))
     out = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
                           '--master_port', str(29500 + os.getpid() % 1000), str(script)],
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)

@@ -40,7 +40,9 @@ def run_tool(script, *args, timeout=120, read_only_respected=False, log_dir):
     path and the network refused (attempts land in ``log_dir``). Fails the test if the tool hangs
     past ``timeout`` seconds. ``read_only_respected``: see :func:`respect_permissions`."""
     network_log = osp.join(log_dir, f'network-{time.monotonic_ns()}.log')
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, NO_NETWORK]),
+    # a PYTHONPATH already set is kept after ours: it may be where the dependencies are
+    path = [ROOT, NO_NETWORK] + [p for p in [os.environ.get('PYTHONPATH')] if p]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path),
                MM_SSL_NETWORK_LOG=network_log, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
     env.pop('MM_SSL_TRACEBACK', None)
     as_root = read_only_respected and os.geteuid() == 0
