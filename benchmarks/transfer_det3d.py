@@ -43,6 +43,8 @@ def main(argv=None):
     parser.add_argument('--val-split', default='val')
     parser.add_argument('--frozen-encoder', action='store_true',
                         help='train the head only, on frozen encoder features')
+    parser.add_argument('--encoder-lr-mult', type=float, default=1.0,
+                        help="the encoder's learning rate as a fraction of the head's")
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
                         help='where the detectors are fine-tuned')
     parser.add_argument('--out', default='work_dirs/transfer_det3d',
@@ -58,7 +60,8 @@ def main(argv=None):
                                seeds=range(args.seeds), iters=args.iters,
                                labelled_frames=args.labelled_frames,
                                freeze_encoder=args.frozen_encoder,
-                               val=(args.val_root, args.val_split), device=args.device)
+                               val=(args.val_root, args.val_split), device=args.device,
+                               encoder_lr_mult=args.encoder_lr_mult)
     table = transfer_table(results)
     seconds = ', '.join(f'{k} {v["seconds"] / args.seeds:.0f} s' for k, v in results.items())
     print(f'\n{table}\n\nmean ± std over {args.seeds} seeds; fine-tuning + eval per seed: {seconds}'

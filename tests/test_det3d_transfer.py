@@ -127,6 +127,17 @@ def test_frozen_encoder_keeps_its_weights_and_statistics(synthetic_kitti):
     assert any(not torch.equal(head[k], v) for k, v in detector.head.state_dict().items())
 
 
+def test_encoder_lr_mult_scales_only_the_encoders_steps(synthetic_kitti):
+    frames = load_labelled_frames(synthetic_kitti, 'trainval', RANGE)[:2]
+    torch.manual_seed(0)
+    detector = VoxelCenterDetector(VOXEL, RANGE)
+    encoder = {k: v.clone() for k, v in detector.encoder.named_parameters()}
+    head = {k: v.clone() for k, v in detector.head.named_parameters()}
+    finetune(detector, frames, iters=2, encoder_lr_mult=0.0)
+    assert all(torch.equal(encoder[k], v) for k, v in detector.encoder.named_parameters())
+    assert any(not torch.equal(head[k], v) for k, v in detector.head.named_parameters())
+
+
 def test_frozen_encoder_bev_of_each_frame_equals_the_batched_bev(synthetic_kitti):
     # the frozen fine-tuning caches one BEV map per frame and batches them by concatenation
     frames = load_labelled_frames(synthetic_kitti, 'trainval', RANGE)[:3]

@@ -160,7 +160,7 @@ def encoder_state(checkpoint, prefix='point_encoder.'):
 
 
 def finetune(detector, frames, iters=200, batch_size=2, lr=3e-3, seed=0, freeze_encoder=False,
-             log_every=0, log=print):
+             encoder_lr_mult=1.0, log_every=0, log=print):
     """Train the detector with AdamW and a one-cycle schedule, OpenPCDet's ``adam_onecycle``
     recipe for SECOND / CenterPoint; the frame order is drawn from ``seed``; BN statistics are
     recomputed at the end (:func:`precise_bn`). Returns the per-iteration total loss.
@@ -169,6 +169,8 @@ def finetune(detector, frames, iters=200, batch_size=2, lr=3e-3, seed=0, freeze_
     of what pretraining put into them): the encoder's BN statistics are first set on ``frames``
     (so a random encoder is not penalised by statistics it never had), then it stays in eval mode
     and each frame's BEV map is computed once, so an iteration costs only the head.
+    ``encoder_lr_mult`` scales the encoder's learning rate (the head keeps ``lr``): below 1 the
+    encoder stays nearer its starting weights.
     """
     gen = torch.Generator().manual_seed(seed)
     cached_bev = None
@@ -178,9 +180,12 @@ def finetune(detector, frames, iters=200, batch_size=2, lr=3e-3, seed=0, freeze_
         with torch.no_grad():   # eval-mode BN and sparse convs act on each cloud on its own
             cached_bev = [detector.bev([f.points]) for f in frames]
     trained = detector.head if freeze_encoder else detector
-    opt = torch.optim.AdamW(trained.parameters(), lr=lr, betas=(0.95, 0.99), weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=iters, pct_start=0.4,
-                                                div_factor=10)
+    groups = [dict(params=detector.head.parameters(), lr=lr)]
+    if not freeze_encoder:
+        groups.append(dict(params=detector.encoder.parameters(), lr=lr * encoder_lr_mult))
+    opt = torch.optim.AdamW(groups, betas=(0.95, 0.99), weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g['lr'] for g in groups],
+                                                total_steps=iters, pct_start=0.4, div_factor=10)
     trained.train()
     order, losses, start = [], [], time.perf_counter()
     for it in range(iters):
@@ -256,7 +261,7 @@ def mean_and_spread(values):
 
 def compare_transfer(root, voxel_size, point_range, encoders, seeds=(0, 1, 2), iters=150,
                      labelled_frames=16, batch_size=2, lr=3e-3, freeze_encoder=False,
-                     val=('', 'val'), device='cpu', log=print):
+                     val=('', 'val'), device='cpu', encoder_lr_mult=1.0, log=print):
     """Fine-tune one detector per (encoder, seed) on the first ``labelled_frames`` frames of
     ``train`` and score it on ``val``, every encoder with the same budget, frame order and head
     initialisation for a given seed.
@@ -288,7 +293,8 @@ def compare_transfer(root, voxel_size, point_range, encoders, seeds=(0, 1, 2), i
             start = time.perf_counter()
             log(f'  {name}, seed {seed}')
             runs['loss'].append(finetune(detector, train, iters, batch_size, lr, seed,
-                                         freeze_encoder, log_every=max(1, iters // 3), log=log))
+                                         freeze_encoder, encoder_lr_mult,
+                                         log_every=max(1, iters // 3), log=log))
             runs['ap'].append(detection_ap(detector, val))
             runs['seconds'] += time.perf_counter() - start
             log('    BEV AP ' + '  '.join(f'{k} {v:.1f}' for k, v in runs['ap'][-1]['bev'].items()))
