@@ -128,7 +128,7 @@ class VoxelCenterDetector(nn.Module):
     def bev(self, points):
         """The encoder's BEV map (B, C * Z, Y, X) of a list of B clouds: the head's input."""
         feats, coords, _ = voxelize_batch(points, self.voxel_size, self.point_range)
-        device = self.head.heads['heatmap'][-1].weight.device   # voxelised on the CPU
+        device = next(self.parameters()).device   # voxelised on the CPU
         sp = spconv.SparseConvTensor(feats.to(device), coords.to(device),
                                      self.encoder.sparse_shape, len(points))
         return to_bev(self.encoder(sp)['encoded_spconv_tensor'])
