@@ -27,6 +27,16 @@ from mm_ssl.evaluation.det3d_transfer import (compare_transfer, encoder_state,  
 DEFAULT_CONFIG = 'configs/simipu/simipu_voxelnet-r18_1xb2-cpu-demo_synthetic-kitti.py'
 
 
+def starting_encoders(pretrained):
+    """``{'scratch': None, NAME: point-encoder state}`` from ``--pretrained`` items NAME=PATH
+    or PATH (named after the checkpoint's folder)."""
+    encoders = {'scratch': None}
+    for item in pretrained:
+        name, _, path = item.rpartition('=')
+        encoders[name or osp.basename(osp.dirname(path)) or path] = encoder_state(path)
+    return encoders
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -52,10 +62,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     pre = load_config(args.config).model.data_preprocessor
-    encoders = {'scratch': None}
-    for item in args.pretrained:
-        name, _, path = item.rpartition('=')
-        encoders[name or osp.basename(osp.dirname(path)) or path] = encoder_state(path)
+    encoders = starting_encoders(args.pretrained)
     results = compare_transfer(args.data_root, pre.voxel_size, pre.point_range, encoders,
                                seeds=range(args.seeds), iters=args.iters,
                                labelled_frames=args.labelled_frames,
