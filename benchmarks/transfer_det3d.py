@@ -5,7 +5,8 @@ with the same budget, frame order and head initialisation per seed, then prints 
 KITTI IoU thresholds) per class as mean ± std over the seeds, and plots the fine-tuning losses.
 
     python benchmarks/transfer_det3d.py --pretrained work_dirs/demo/simipu/epoch_4.pth \
-        [--data-root data/synthetic_kitti] [--seeds 3] [--iters 150] [--labelled-frames 16]
+        [--data-root data/synthetic_kitti] [--seeds 3] [--first-seed 0] [--iters 150]
+        [--labelled-frames 16]
         [--val-root data/synthetic_kitti_heldout --val-split trainval]
 
 The voxel grid is read from ``--config`` (the pretraining config), so fine-tuning uses the grid
@@ -45,6 +46,8 @@ def main(argv=None):
     parser.add_argument('--config', default=DEFAULT_CONFIG, help='pretraining config (grid)')
     parser.add_argument('--data-root', default='data/synthetic_kitti')
     parser.add_argument('--seeds', type=positive_int, default=3)
+    parser.add_argument('--first-seed', type=int, default=0,
+                        help='run seeds first-seed .. first-seed + seeds - 1')
     parser.add_argument('--iters', type=positive_int, default=150)
     parser.add_argument('--labelled-frames', type=positive_int, default=16)
     parser.add_argument('--val-root', default='',
@@ -63,8 +66,9 @@ def main(argv=None):
 
     pre = load_config(args.config).model.data_preprocessor
     encoders = starting_encoders(args.pretrained)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     results = compare_transfer(args.data_root, pre.voxel_size, pre.point_range, encoders,
-                               seeds=range(args.seeds), iters=args.iters,
+                               seeds=seeds, iters=args.iters,
                                labelled_frames=args.labelled_frames,
                                freeze_encoder=args.frozen_encoder,
                                val=(args.val_root, args.val_split), device=args.device,
