@@ -1,5 +1,5 @@
 # The demo's grid and recipe on 1,960 unlabelled synthetic frames (27x the demo's 72) for 6 epochs
-# (5,880 steps, 7.5 min on one H100): the pretraining with which SimIPU beats scratch under full
+# (5,880 steps, 7 min on one H100): the pretraining with which SimIPU beats scratch under full
 # fine-tuning in benchmarks/README.md. Data (about 4 min with 16 processes, 5 GB):
 #   python data_prep/make_synthetic_kitti.py --out data/synthetic_kitti_2k --frames 2000 \
 #       --seed 11 --val-fraction 0.02 --workers 16
