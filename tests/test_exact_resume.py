@@ -12,7 +12,9 @@ import time
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.optim import OptimWrapperDict
 from torch.utils.data import DataLoader
 
 from conftest import ROOT, tiny_config
@@ -44,6 +46,7 @@ sys.argv = ['tools/train.py', sys.argv[1]]
 runpy.run_path('tools/train.py', run_name='__main__')
 '''
 EPOCH_LEN, EPOCHS = 3, 2   # 54 images in batches of 16 (drop_last)
+SIMIPU_CONFIG = 'configs/simipu/simipu_voxelnet-r18_1xb2-20e_synthetic-kitti.py'
 
 
 def train_tool():
@@ -100,21 +103,26 @@ def kill_when_hanging(child, tmp_path):
 
 
 def run_state(runner):
+    """Model state and, per optimiser (SimIPU has two), its state and learning rates."""
     model = {k: v.detach().clone() for k, v in runner.model.state_dict().items()}
-    optim = runner.optim_wrapper.state_dict()
-    return model, optim, runner.optim_wrapper.get_lr()['lr']
+    wrappers = runner.optim_wrapper
+    wrappers = dict(wrappers.items()) if isinstance(wrappers, OptimWrapperDict) else {'': wrappers}
+    return model, {name: (w.state_dict(), w.get_lr()['lr']) for name, w in wrappers.items()}
 
 
 def assert_same_run(resumed, whole):
-    (model, optim, lr), (model_ref, optim_ref, lr_ref) = resumed, whole
-    assert model.keys() == model_ref.keys()
+    (model, optims), (model_ref, optims_ref) = resumed, whole
+    assert model.keys() == model_ref.keys() and optims.keys() == optims_ref.keys()
     for key in model_ref:
         assert torch.allclose(model[key].double(), model_ref[key].double(), atol=1e-6), key
-    assert lr == pytest.approx(lr_ref, abs=1e-12)
-    for param, state in optim_ref['state'].items():
-        for name, value in state.items():
-            assert torch.allclose(optim['state'][param][name], value, atol=1e-6), (param, name)
-    assert optim['param_groups'] == optim_ref['param_groups']
+    for wrapper, (optim_ref, lr_ref) in optims_ref.items():
+        optim, lr = optims[wrapper]
+        assert lr == pytest.approx(lr_ref, abs=1e-12), wrapper
+        for param, state in optim_ref['state'].items():
+            for name, value in state.items():
+                assert torch.allclose(optim['state'][param][name], value, atol=1e-6), \
+                    (wrapper, param, name)
+        assert optim['param_groups'] == optim_ref['param_groups'], wrapper
 
 
 @pytest.mark.parametrize('method, state_keys, workers', [
@@ -146,6 +154,48 @@ def test_killed_mid_epoch_resumes_exactly(tmp_path, method, state_keys, workers)
     reference = run_state(whole)
     for key in state_keys:   # the method's state is in the compared state dict and was trained
         assert key in reference[0]
+    assert_same_run(run_state(resumed), reference)
+
+
+def simipu_config(work_dir, data_root, num_workers):
+    """SimIPU on the 4 synthetic frames: 2 epochs of 2 batches, both optimisers and the
+    per-epoch decay as configured; iteration checkpoints after the 1st batch of epoch 2 and at
+    the end."""
+    cfg = Config.fromfile(osp.join(ROOT, SIMIPU_CONFIG))
+    cfg.work_dir, cfg.device = str(work_dir), 'cpu'
+    cfg.train_dataloader.update(num_workers=num_workers, persistent_workers=num_workers > 0)
+    cfg.train_dataloader.dataset.update(data_root=str(data_root), num_points=512,
+                                        ann_file='kitti_infos_trainval.pkl')
+    cfg.train_dataloader.dataset.pipeline[1].scale_range = (160, 64)
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=3, by_epoch=False)
+    cfg.log_processor = dict(by_epoch=True)
+    return cfg
+
+
+def test_simipu_killed_mid_epoch_resumes_exactly(tmp_path, synthetic_kitti):
+    """SimIPU's point and image encoders, heads, BN statistics, both optimisers (AdamW and SGD)
+    and the epoch-wise decay, with the views drawn in 2 DataLoader workers: killed having trained
+    iteration 4 (the 2nd batch of epoch 2), resumed from the checkpoint of iteration 3."""
+    cfg = simipu_config(tmp_path / 'split', synthetic_kitti, num_workers=2)
+    child = start_killable_run(cfg, at=4, tmp_path=tmp_path)
+    try:
+        whole = SSLRunner.from_cfg(simipu_config(tmp_path / 'whole', synthetic_kitti, 0))
+        whole.train()
+    finally:
+        kill_when_hanging(child, tmp_path)
+    work = tmp_path / 'split'
+    assert (work / 'last_checkpoint').read_text() == str(work / 'iter_3.pth')
+
+    cfg.dump(str(tmp_path / 'cfg.py'))
+    resumed = train_tool().main([str(tmp_path / 'cfg.py'), '--resume'])
+    assert resumed.iter == whole.iter == 4 and resumed.epoch == 2
+    log = open(resumed.logger.log_file).read()
+    assert 'epoch 2: resuming after its first 1 of 2 batches' in log
+    reference = run_state(whole)
+    assert set(reference[1]) == {'point_encoder', 'others'}
+    for key in ('point_encoder.conv_input.1.running_mean', 'image_cross_head.0.weight'):
+        assert key in reference[0], key
     assert_same_run(run_state(resumed), reference)
 
 
