@@ -29,6 +29,20 @@ def two_threads():
     torch.set_num_threads(before)
 
 
+SIMIPU_CONFIG = 'configs/simipu/simipu_voxelnet-r18_1xb2-20e_synthetic-kitti.py'
+
+
+def simipu_on_frames(data_root, num_points: int, num_workers: int = 0) -> Config:
+    """SimIPU's synthetic-KITTI config on all frames (``trainval``) of a small tree such as the
+    ``synthetic_kitti`` fixture's, with ``num_points`` per cloud and 160 x 64 images."""
+    cfg = Config.fromfile(osp.join(ROOT, SIMIPU_CONFIG))
+    cfg.train_dataloader.update(num_workers=num_workers, persistent_workers=num_workers > 0)
+    cfg.train_dataloader.dataset.update(data_root=str(data_root), num_points=num_points,
+                                        ann_file='kitti_infos_trainval.pkl')
+    cfg.train_dataloader.dataset.pipeline[1].scale_range = (160, 64)
+    return cfg
+
+
 def tiny_config(method: str, work_dir: str, max_iters: int = 4, batch_size: int = 32,
                 checkpoint_interval: int = 2, device: str | None = None,
                 **model_overrides) -> Config:

@@ -20,13 +20,12 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from conftest import ROOT
+from conftest import ROOT, SIMIPU_CONFIG, simipu_on_frames
 from mm_ssl.engine.runner import wrap_distributed
 from mm_ssl.registry import DATASETS, MODELS
 
 WORLD, B = 2, 2                      # B samples per rank, 2B in the single process
 NECK = dict(type='MLP', hidden_dim=64, out_dim=32)
-SIMIPU_CONFIG = 'configs/simipu/simipu_voxelnet-r18_1xb2-20e_synthetic-kitti.py'
 METHODS = {   # config, model overrides, view sizes (None: SimIPU's frames)
     'SimCLR': ('configs/simclr/simclr_resnet18_1xb256-100e_digits.py', {}, (16, 16)),
     'MoCo': ('configs/mocov2/mocov2_resnet18_1xb256-100e_digits.py',
@@ -62,10 +61,7 @@ def image_batches(name):
 
 def simipu_batches(kitti_root):
     """A batch of 2B synthetic KITTI frames (the fixture's 4), augmented once here."""
-    cfg = Config.fromfile(os.path.join(ROOT, SIMIPU_CONFIG))
-    cfg.train_dataloader.dataset.update(data_root=str(kitti_root), num_points=256,
-                                        ann_file='kitti_infos_trainval.pkl')
-    cfg.train_dataloader.dataset.pipeline[1].scale_range = (160, 64)
+    cfg = simipu_on_frames(kitti_root, num_points=256)
     torch.manual_seed(0)
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     return [[dataset[i] for i in range(WORLD * B)]] * STEPS['SimIPU']

@@ -12,12 +12,11 @@ import time
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapperDict
 from torch.utils.data import DataLoader
 
-from conftest import ROOT, tiny_config
+from conftest import ROOT, simipu_on_frames, tiny_config
 from mm_ssl.datasets import KittiPointImageDataset, SampleIndex, SeededSampler
 from mm_ssl.engine import SSLRunner
 
@@ -46,7 +45,6 @@ sys.argv = ['tools/train.py', sys.argv[1]]
 runpy.run_path('tools/train.py', run_name='__main__')
 '''
 EPOCH_LEN, EPOCHS = 3, 2   # 54 images in batches of 16 (drop_last)
-SIMIPU_CONFIG = 'configs/simipu/simipu_voxelnet-r18_1xb2-20e_synthetic-kitti.py'
 
 
 def train_tool():
@@ -161,12 +159,8 @@ def simipu_config(work_dir, data_root, num_workers):
     """SimIPU on the 4 synthetic frames: 2 epochs of 2 batches, both optimisers and the
     per-epoch decay as configured; iteration checkpoints after the 1st batch of epoch 2 and at
     the end."""
-    cfg = Config.fromfile(osp.join(ROOT, SIMIPU_CONFIG))
+    cfg = simipu_on_frames(data_root, num_points=512, num_workers=num_workers)
     cfg.work_dir, cfg.device = str(work_dir), 'cpu'
-    cfg.train_dataloader.update(num_workers=num_workers, persistent_workers=num_workers > 0)
-    cfg.train_dataloader.dataset.update(data_root=str(data_root), num_points=512,
-                                        ann_file='kitti_infos_trainval.pkl')
-    cfg.train_dataloader.dataset.pipeline[1].scale_range = (160, 64)
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=3, by_epoch=False)
     cfg.log_processor = dict(by_epoch=True)

@@ -12,12 +12,12 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from conftest import ROOT
+from conftest import ROOT, SIMIPU_CONFIG, simipu_on_frames
 from mm_ssl.datasets.synthetic_scene import parse_calib
 from mm_ssl.registry import MODELS
 from mm_ssl.transforms.points import sparse_shape
 
-CONFIG = f'{ROOT}/configs/simipu/simipu_voxelnet-r18_1xb2-20e_synthetic-kitti.py'
+CONFIG = f'{ROOT}/{SIMIPU_CONFIG}'
 
 
 def test_simipu_fits_one_batch_of_synthetic_frames(synthetic_kitti):
@@ -87,12 +87,8 @@ def test_skipped_frames_are_counted_in_the_run_summary(synthetic_kitti, tmp_path
     shutil.copytree(synthetic_kitti, root)
     bad = root / 'training/velodyne_reduced/000001.bin'
     bad.write_bytes(bad.read_bytes()[:-6])          # not a whole number of 4-float points
-    cfg = Config.fromfile(CONFIG)
+    cfg = simipu_on_frames(root, num_points=512, num_workers=2)
     cfg.work_dir = str(tmp_path / 'work')
-    cfg.train_dataloader.update(num_workers=2, persistent_workers=True)
-    cfg.train_dataloader.dataset.update(data_root=str(root), num_points=512,
-                                        ann_file='kitti_infos_trainval.pkl')
-    cfg.train_dataloader.dataset.pipeline[1].scale_range = (160, 64)
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2)
     cfg.param_scheduler = []
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2)
