@@ -5,17 +5,16 @@ fine-tuning of ``benchmarks/transfer_det3d.py`` (one seed).
     python benchmarks/finetune_drift.py --pretrained SimIPU=work_dirs/demo/simipu/epoch_4.pth \
         [--iters 150] [--labelled-frames 16] [--encoder-lr-mult 1.0]
 """
-import argparse
 import os.path as osp
 import sys
 
 import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mm_ssl.engine.cli import exit_on_error, load_config, positive_int  # noqa: E402
+from mm_ssl.engine.cli import exit_on_error, load_config  # noqa: E402
 from mm_ssl.evaluation.det3d_transfer import (VoxelCenterDetector, finetune,  # noqa: E402
                                               load_labelled_frames)
-from transfer_det3d import DEFAULT_CONFIG, starting_encoders  # noqa: E402
+from transfer_det3d import finetune_parser, starting_encoders  # noqa: E402
 
 
 def drift(detector, frames, iters, seed, encoder_lr_mult):
@@ -37,15 +36,7 @@ def drift(detector, frames, iters, seed, encoder_lr_mult):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--pretrained', nargs='*', default=[],
-                        help='mm_ssl checkpoints (NAME=PATH or PATH) with a point_encoder')
-    parser.add_argument('--config', default=DEFAULT_CONFIG, help='pretraining config (grid)')
-    parser.add_argument('--data-root', default='data/synthetic_kitti')
-    parser.add_argument('--iters', type=positive_int, default=150)
-    parser.add_argument('--labelled-frames', type=positive_int, default=16)
-    parser.add_argument('--encoder-lr-mult', type=float, default=1.0)
+    parser = finetune_parser(__doc__)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
 

@@ -38,26 +38,32 @@ def starting_encoders(pretrained):
     return encoders
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
+def finetune_parser(doc):
+    """The arguments of a fine-tuning run, shared with ``finetune_drift.py``."""
+    parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--pretrained', nargs='*', default=[],
                         help='mm_ssl checkpoints (NAME=PATH or PATH) with a point_encoder')
     parser.add_argument('--config', default=DEFAULT_CONFIG, help='pretraining config (grid)')
     parser.add_argument('--data-root', default='data/synthetic_kitti')
+    parser.add_argument('--iters', type=positive_int, default=150)
+    parser.add_argument('--labelled-frames', type=positive_int, default=16)
+    parser.add_argument('--encoder-lr-mult', type=float, default=1.0,
+                        help="the encoder's learning rate as a fraction of the head's")
+    return parser
+
+
+def main(argv=None):
+    parser = finetune_parser(__doc__)
     parser.add_argument('--seeds', type=positive_int, default=3)
     parser.add_argument('--first-seed', type=int, default=0,
                         help='run seeds first-seed .. first-seed + seeds - 1')
-    parser.add_argument('--iters', type=positive_int, default=150)
-    parser.add_argument('--labelled-frames', type=positive_int, default=16)
     parser.add_argument('--val-root', default='',
                         help='score on another set (default: --data-root), e.g. one made by '
                              'make_synthetic_kitti.py with another --seed')
     parser.add_argument('--val-split', default='val')
     parser.add_argument('--frozen-encoder', action='store_true',
                         help='train the head only, on frozen encoder features')
-    parser.add_argument('--encoder-lr-mult', type=float, default=1.0,
-                        help="the encoder's learning rate as a fraction of the head's")
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
                         help='where the detectors are fine-tuned')
     parser.add_argument('--out', default='work_dirs/transfer_det3d',
