@@ -22,6 +22,8 @@ $(STAMP): setup.cfg pyproject.toml
 	# pinned: these two install from local disk; an unpinned torch downloads gigabytes
 	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
 	$(PIP) install -q -e ".[dev]"
+	@echo "compiling mm_ssl's CPU sparse-conv kernels (about 40 s, once per machine)"
+	$(PY) -c "from mm_ssl.ops.sparse_conv import cpu_kernels; cpu_kernels()"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -102,21 +102,8 @@ def to_device(x, device):
                                    x.batch_size)
 
 
-@pytest.mark.parametrize('device', DEVICES)
-@pytest.mark.parametrize('layer', list(LAYERS))
-@pytest.mark.parametrize('case', ['scene', 'random'])
-def test_conv_matches_dense_forward_and_backward(case, layer, device, scene, monkeypatch):
-    """Our layers against a dense conv3d: the CPU path we wrote, and on CUDA spconv's kernels."""
-    monkeypatch.setattr(torch.backends.cudnn, 'allow_tf32', False)   # a float32 reference
-    torch.manual_seed(0)
-    # unit-scale features: raw coordinates (up to 70 m) cancel in float32 sums
-    x = scene.replace_feature(torch.randn_like(scene.features)) if case == 'scene' else \
-        random_tensor(3)
-    x = to_device(x, device)
-    # random case: with bias and in eval mode, where spconv's CPU kernel asserts (spconv#719)
-    m = LAYERS[layer](x.features.shape[1], 8, bias=case == 'random').to(device)
-    # spconv's CUDA eval mode fuses the bias into an inference kernel that builds no graph
-    m.train(case == 'scene' or device == 'cuda')
+def assert_matches_dense(m, x, device, tol):
+    """Output sites, features and both gradients of layer ``m`` on ``x`` equal a dense conv3d's."""
     feats = x.features.clone().requires_grad_()
     y = m(x.replace_feature(feats))
     g = torch.randn_like(y.features)
@@ -132,15 +119,69 @@ def test_conv_matches_dense_forward_and_backward(case, layer, device, scene, mon
         assert torch.equal(y.indices, x.indices)
     else:
         # spconv's output sites = sites whose receptive field holds an active input
-        reach = F.conv3d(occupancy(x), torch.ones(1, 1, *m.kernel_size, device=device),
+        reach = F.conv3d(occupancy(x), x.features.new_ones(1, 1, *m.kernel_size),
                          **conv_kwargs(m)) > 0
         assert len(torch.unique(y.indices, dim=0)) == len(y.indices) == int(reach.sum())
         assert at(reach, y.indices).all()
         assert not ((ref.detach().abs().amax(1, keepdim=True) > 0) & ~reach).any()
     bias = 0 if m.bias is None else m.bias
-    torch.testing.assert_close(y.features, at(ref, y.indices) + bias, **TOL)
-    torch.testing.assert_close(feats.grad, feats_d.grad, **TOL)
-    torch.testing.assert_close(m.weight.grad.permute(0, 4, 1, 2, 3), w_d.grad, **TOL)
+    torch.testing.assert_close(y.features, at(ref, y.indices) + bias, **tol)
+    torch.testing.assert_close(feats.grad, feats_d.grad, **tol)
+    torch.testing.assert_close(m.weight.grad.permute(0, 4, 1, 2, 3), w_d.grad, **tol)
+
+
+@pytest.mark.parametrize('device', DEVICES)
+@pytest.mark.parametrize('layer', list(LAYERS))
+@pytest.mark.parametrize('case', ['scene', 'random'])
+def test_conv_matches_dense_forward_and_backward(case, layer, device, scene, monkeypatch):
+    """Our layers against a dense conv3d: the CPU path we wrote, and on CUDA spconv's kernels."""
+    monkeypatch.setattr(torch.backends.cudnn, 'allow_tf32', False)   # a float32 reference
+    torch.manual_seed(0)
+    # unit-scale features: raw coordinates (up to 70 m) cancel in float32 sums
+    x = scene.replace_feature(torch.randn_like(scene.features)) if case == 'scene' else \
+        random_tensor(3)
+    x = to_device(x, device)
+    # random case: with bias and in eval mode, where spconv's CPU kernel asserts (spconv#719)
+    m = LAYERS[layer](x.features.shape[1], 8, bias=case == 'random').to(device)
+    # spconv's CUDA eval mode fuses the bias into an inference kernel that builds no graph
+    m.train(case == 'scene' or device == 'cuda')
+    assert_matches_dense(m, x, device, TOL)
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+@pytest.mark.parametrize('layer', ['subm', 'down'])
+def test_column_blocks_and_tails_match_dense(layer, dtype):
+    """24 -> 40 channels: the CPU kernels' vector column blocks (16 floats or 8 doubles) and, for
+    floats, their scalar tails: forward 40 = 2 x 16 + 8, input gradient 24 = 16 + 8."""
+    torch.manual_seed(0)
+    x = random_tensor(24, n=600)
+    x = x.replace_feature(x.features.to(dtype))
+    m = LAYERS[layer](24, 40, bias=False).to(dtype)
+    tol = TOL if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
+    assert_matches_dense(m, x, 'cpu', tol)
+
+
+def test_cpu_kernels_give_the_same_bits_at_any_thread_count(scene):
+    """Each output row (and each offset's weight gradient) is summed by one thread in a fixed
+    order, so 1 and 2 threads agree exactly: runs are reproducible across machines' core counts."""
+    torch.manual_seed(0)
+    x = scene.replace_feature(torch.randn(len(scene.indices), 16))
+    m = LAYERS['down'](16, 32, bias=False)   # no centre tap: every sum is the kernels'
+    g, runs = None, []
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            m.zero_grad()
+            feats = x.features.clone().requires_grad_()
+            y = m(x.replace_feature(feats))
+            g = torch.randn_like(y.features) if g is None else g
+            (y.features * g).sum().backward()
+            runs.append((y.features, feats.grad, m.weight.grad.clone()))
+    finally:
+        torch.set_num_threads(before)
+    for one, two in zip(*runs):
+        assert torch.equal(one, two)
 
 
 @pytest.mark.parametrize('layer', list(LAYERS))
