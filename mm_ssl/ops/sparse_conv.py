@@ -12,7 +12,10 @@ modules unchanged.
 The classes subclass spconv's, so parameters, state-dict keys, the weight layout
 (C_out, kz, ky, kx, C_in) and ``isinstance(m, spconv.pytorch.SubMConv3d)`` are spconv's.
 """
+import functools
+import logging
 import os
+import sys
 import weakref
 
 import spconv.pytorch as spconv
@@ -28,33 +31,30 @@ __all__ = ['SubMConv3d', 'SparseConv3d', 'SparseInverseConv3d', 'sparse_conv_cpu
 # Rows of an output tile: each thread owns whole tiles, and the pairs of one offset inside a tile
 # reuse that offset's weight matrix from cache (256: 1.4x faster than 32 on KITTI's layers).
 _TILE = 256
-_EXT = None
 
 
+@functools.cache
 def cpu_kernels():
     """The compiled CPU kernels, built with torch's JIT loader on first use (about 40 s; ``make
     setup`` does it once) and cached under ``TORCH_EXTENSIONS_DIR`` (default
     ``~/.cache/torch_extensions``); an edit of the source rebuilds them. The build is named after
-    the SIMD level it targets, so machines sharing one cache each load a build their CPU runs."""
-    global _EXT
-    if _EXT is None:
-        import logging
-        import sys
-        # torch's loader finds ``ninja`` on PATH; the venv's own (a dependency) is next to python
-        os.environ['PATH'] = os.pathsep.join([os.path.dirname(sys.executable),
-                                              os.environ.get('PATH', '')])
-        # importing the loader warns that no CUDA runtime exists, which these CPU kernels never need
-        logger = logging.getLogger('torch.utils.cpp_extension')
-        level = logger.level
-        logger.setLevel(logging.ERROR)
-        from torch.utils.cpp_extension import load
-        logger.setLevel(level)
-        simd = torch.backends.cpu.get_cpu_capability()
-        flags = ['-mavx2', '-mfma'] if simd in ('AVX2', 'AVX512') else []
-        _EXT = load(f'mm_ssl_sparse_conv_cpu_{simd.lower()}',
-                    [os.path.join(os.path.dirname(__file__), 'csrc', 'sparse_conv_cpu.cpp')],
-                    extra_cflags=['-O3', '-fopenmp', *flags], extra_ldflags=['-fopenmp'])
-    return _EXT
+    the SIMD level it targets, so machines sharing one cache each load a build their CPU runs.
+    A build killed half-way leaves a ``lock`` file in its folder that the next one waits on:
+    delete that folder."""
+    # torch's loader finds ``ninja`` on PATH; the venv's own (a dependency) is next to python
+    os.environ['PATH'] = os.pathsep.join([os.path.dirname(sys.executable),
+                                          os.environ.get('PATH', '')])
+    # importing the loader warns that no CUDA runtime exists, which these CPU kernels never need
+    logger = logging.getLogger('torch.utils.cpp_extension')
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    from torch.utils.cpp_extension import load
+    logger.setLevel(level)
+    simd = torch.backends.cpu.get_cpu_capability()
+    flags = ['-mavx2', '-mfma'] if simd in ('AVX2', 'AVX512') else []
+    return load(f'mm_ssl_sparse_conv_cpu_{simd.lower()}',
+                [os.path.join(os.path.dirname(__file__), 'csrc', 'sparse_conv_cpu.cpp')],
+                extra_cflags=['-O3', '-fopenmp', *flags], extra_ldflags=['-fopenmp'])
 
 
 class _Plan:
