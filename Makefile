@@ -11,18 +11,18 @@ export PYTHONUNBUFFERED := 1
 setup: $(STAMP)
 
 # System dependencies (Debian packages): libusb, which open3d needs at import time, and g++,
-# which compiles the CPU sparse-conv kernels.
+# which compiles the CPU sparse-conv kernels. $(call apt_ensure,CHECK,PACKAGE,WHY)
+define apt_ensure
+	@if ! $(1); then \
+		echo "installing $(2) ($(3))"; \
+		(apt-get update -qq && apt-get install -y -qq $(2)) || \
+		{ echo "could not install $(2): run 'apt-get install $(2)' as root"; exit 1; }; \
+	fi
+endef
+
 $(STAMP): setup.cfg pyproject.toml
-	@if ! ldconfig -p | grep -q libusb-1.0.so.0; then \
-		echo "installing libusb-1.0-0 (needed by open3d)"; \
-		(apt-get update -qq && apt-get install -y -qq libusb-1.0-0) || \
-		{ echo "could not install libusb-1.0-0: run 'apt-get install libusb-1.0-0' as root"; exit 1; }; \
-	fi
-	@if ! command -v g++ >/dev/null; then \
-		echo "installing g++ (compiles mm_ssl's CPU sparse-conv kernels)"; \
-		(apt-get update -qq && apt-get install -y -qq g++) || \
-		{ echo "could not install g++: run 'apt-get install g++' as root"; exit 1; }; \
-	fi
+	$(call apt_ensure,ldconfig -p | grep -q libusb-1.0.so.0,libusb-1.0-0,needed by open3d)
+	$(call apt_ensure,command -v g++ >/dev/null,g++,compiles mm_ssl's CPU sparse-conv kernels)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip "setuptools>=82" wheel
 	# pinned: these two install from local disk; an unpinned torch downloads gigabytes

@@ -142,6 +142,14 @@ void check_index(const torch::Tensor& t, const char* name,
               " must be a contiguous ", dtype, " CPU tensor");
 }
 
+// Each pair's row in the tensor it writes (scatter) and in the one it reads (gather).
+void check_pairs(const torch::Tensor& scatter_rows, const torch::Tensor& gather_rows) {
+  check_index(scatter_rows, "scatter_rows");
+  check_index(gather_rows, "gather_rows");
+  TORCH_CHECK(scatter_rows.numel() == gather_rows.numel(),
+              "scatter_rows and gather_rows must list the same pairs");
+}
+
 }  // namespace
 
 // Sorts pairs by (scatter_row / tile, k), stably, by counting. Returns the scatter rows, gather
@@ -149,8 +157,7 @@ void check_index(const torch::Tensor& t, const char* name,
 std::vector<torch::Tensor> plan(torch::Tensor scatter_rows, torch::Tensor gather_rows,
                                 torch::Tensor offsets, int64_t num_rows, int64_t num_offsets,
                                 int64_t tile) {
-  check_index(scatter_rows, "scatter_rows");
-  check_index(gather_rows, "gather_rows");
+  check_pairs(scatter_rows, gather_rows);
   check_index(offsets, "offsets");
   const int64_t n = scatter_rows.numel(), num_tiles = (num_rows + tile - 1) / tile;
   const int32_t *sr = scatter_rows.data_ptr<int32_t>(), *gr = gather_rows.data_ptr<int32_t>(),
@@ -183,8 +190,7 @@ void gather_mm_scatter(torch::Tensor out, torch::Tensor x, torch::Tensor M,
                        torch::Tensor offsets, torch::Tensor tile_start) {
   check_rows(out, x, "out");
   check_rows(x, x, "x");
-  check_index(scatter_rows, "scatter_rows");
-  check_index(gather_rows, "gather_rows");
+  check_pairs(scatter_rows, gather_rows);
   check_index(offsets, "offsets");
   check_index(tile_start, "tile_start", torch::kInt64);
   const int64_t A = x.size(1), B = out.size(1);
@@ -206,8 +212,7 @@ torch::Tensor weight_grad(torch::Tensor x, torch::Tensor g, torch::Tensor scatte
                           torch::Tensor active, int64_t num_offsets) {
   check_rows(x, x, "x");
   check_rows(g, x, "g");
-  check_index(scatter_rows, "scatter_rows");
-  check_index(gather_rows, "gather_rows");
+  check_pairs(scatter_rows, gather_rows);
   check_index(active, "active");
   check_index(offset_start, "offset_start", torch::kInt64);
   const int64_t A = x.size(1), B = g.size(1);
