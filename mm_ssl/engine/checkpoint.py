@@ -16,11 +16,17 @@ from mm_ssl.registry import HOOKS
 # errno values that mean "this disk cannot take the write"
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES,
                           errno.EPERM})
+# what torch.save writes: a zip archive, or a pickle (protocol >= 2 starts with PROTO 0x80)
+ZIP_MAGIC, PICKLE_PROTO = b'PK\x03\x04', b'\x80'
 
 
 def read_checkpoint(path: str, map_location='cpu') -> dict:
     """Load an mm_ssl / mmengine checkpoint with ``weights_only=True`` and return its model state
-    dict (the ``state_dict`` entry, or the file itself when it is a bare state dict)."""
+    dict (the ``state_dict`` entry, or the file itself when it is a bare state dict).
+
+    An empty file or one that is neither a zip archive (``torch.save``) nor a pickle (torch's
+    legacy format) raises :class:`CheckpointError` saying so, before torch reads it."""
+    _check_checkpoint_file(path)
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
@@ -36,12 +42,26 @@ def read_checkpoint(path: str, map_location='cpu') -> dict:
                               'which could run code (checkpoints are loaded with '
                               'weights_only=True: tensors and plain data only)') from None
     except Exception as exc:
-        raise CheckpointError(f'{path}: cannot read checkpoint ({type(exc).__name__}: '
-                              f'{str(exc).splitlines()[0][:200]})') from None
+        detail = (str(exc).strip().splitlines() or [''])[0][:200]
+        raise CheckpointError(f'{path}: cannot read checkpoint ({type(exc).__name__}'
+                              f'{": " + detail if detail else ""})') from None
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f'{path}: no state dict of tensors found in the checkpoint')
     return state
+
+
+def _check_checkpoint_file(path: str) -> None:
+    if not osp.isfile(path):
+        raise CheckpointError(f'{path}: checkpoint file not found')
+    with open(path, 'rb') as f:
+        head = f.read(4)
+    if not head:
+        raise CheckpointError(f'{path}: the checkpoint file is empty (0 bytes): a save that '
+                              'never finished, or a file truncated by a copy')
+    if head != ZIP_MAGIC and head[:1] != PICKLE_PROTO:
+        raise CheckpointError(f'{path}: not a checkpoint (a torch checkpoint is a zip archive or '
+                              f'a pickle; this file starts with {head!r})')
 
 
 def check_matches(model_state: dict, ckpt_state: dict, path: str, prefix: str = '') -> None:
