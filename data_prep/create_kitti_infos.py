@@ -32,7 +32,7 @@ from PIL import Image
 
 from mm_ssl.datasets.kitti_io import (CAMERA_KEYS, camera_box_to_lidar, lidar2cam, lidar2img,
                                       points_in_lidar_boxes, project_points, read_calib,
-                                      read_label, read_points, velo_to_cam)
+                                      read_label, read_points, read_text, velo_to_cam)
 from mm_ssl.engine.cli import exit_on_error
 from mm_ssl.errors import DataError
 
@@ -166,7 +166,7 @@ def main(argv=None):
         raise DataError(f'{root}: no such directory (expected the KITTI tree: ImageSets/, '
                         'training/, testing/)')
     lists = {name: root / 'ImageSets' / f'{name}.txt' for name in SPLITS}
-    splits = {name: f.read_text().split() for name, f in lists.items() if f.is_file()}
+    splits = {name: read_text(f).split() for name, f in lists.items() if f.is_file()}
     for name, ids in splits.items():
         bad = [i for i in ids if not i.isdigit()]
         if bad:

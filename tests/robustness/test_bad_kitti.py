@@ -29,6 +29,12 @@ def edit_text(pattern, replacement):
                                                flags=re.M))
 
 
+def latin1_text(path):
+    """The file as an editor set to Latin-1 / cp1252 saves it: its first space becomes a no-break
+    space, byte 0xa0, which is not valid UTF-8."""
+    path.write_bytes(path.read_bytes().replace(b' ', b'\xa0', 1))
+
+
 def truncate(keep):
     return lambda path: path.write_bytes(path.read_bytes()[:keep(path.stat().st_size)])
 
@@ -63,6 +69,9 @@ CASES = {
                             ('reader', 'dataset', 'visualize')),
     'label wrong field count': (('label_2',), edit_text(r'^(\S+) \S+ ', r'\1 '),
                                 'fields, expected 15', ('reader', 'infos', 'visualize')),
+    'label not UTF-8 (Latin-1)': (('label_2',), latin1_text, ':1: not valid UTF-8 text',
+                                  ('reader', 'infos', 'visualize')),
+    'calib not UTF-8 (Latin-1)': (('calib',), latin1_text, ':1: not valid UTF-8 text', ALL),
 }
 GOOD = '000000'
 
@@ -186,3 +195,16 @@ def test_missing_split_files(tree, tmp_path, record):
     with pytest.raises(DataError, match=re.escape(f'{tree / "nope.pkl"}: missing info file')):
         KittiPointImageDataset(tree, 'nope.pkl')
     record('KittiPointImageDataset', 'missing info file', 'DataError naming file + problem')
+
+
+def test_split_file_not_utf8(tree, tmp_path, record):
+    """A split list is no frame: --skip-bad cannot skip it, the writer stops at it."""
+    root = tmp_path / 'kitti'
+    (root / 'ImageSets').mkdir(parents=True)
+    split = root / 'ImageSets' / 'train.txt'
+    split.write_bytes(b'000000\n\xff\xfe000001\n')
+    (root / 'training').symlink_to(tree / 'training')
+    for skip_bad in ([], ['--skip-bad']):
+        run = run_main(INFOS, '--root', root, *skip_bad)
+        outcome = one_line_error(run, f'{split}:2: not valid UTF-8 text')
+    record('create_kitti_infos.py', 'split list not UTF-8', outcome)
