@@ -6,7 +6,7 @@
 #
 # Several machines: run it on each with NNODES, NODE_RANK (0 .. NNODES-1) and MASTER_ADDR (the
 # address of node 0) set; PORT (default 29500) must be free on node 0. PYTHON picks the
-# interpreter (default: python).
+# interpreter (default: the repository's .venv/bin/python if present, else python3).
 set -euo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: $0 CONFIG NUM_PROCS [tools/train.py arguments...]" >&2
@@ -15,7 +15,17 @@ fi
 CONFIG=$1
 NUM_PROCS=$2
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-python}" -m torch.distributed.run \
+# The project's environment (make setup) unless PYTHON names one: a bare `python` is often the
+# system's, without torch, and would fail later with a less clear ModuleNotFoundError.
+if [ -z "${PYTHON:-}" ] && [ -x "$ROOT/.venv/bin/python" ]; then
+    PYTHON="$ROOT/.venv/bin/python"
+fi
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
+    echo "error: $PYTHON cannot import torch: run 'make setup' or set PYTHON=..." >&2
+    exit 2
+fi
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m torch.distributed.run \
     --nnodes="${NNODES:-1}" \
     --node_rank="${NODE_RANK:-0}" \
     --master_addr="${MASTER_ADDR:-127.0.0.1}" \

@@ -6,8 +6,9 @@
 #   tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [GPUS] [tools/train.py arguments...]
 #
 # GPUS defaults to 8. Environment: GPUS_PER_NODE (default min(GPUS, 8)), CPUS_PER_TASK
-# (default 5), SRUN_ARGS (extra srun options, e.g. "--quotatype=auto"), PYTHON, and
-# MASTER_PORT (default 29500).
+# (default 5), SRUN_ARGS (extra srun options, e.g. "--quotatype=auto"), MASTER_PORT (default
+# 29500) and PYTHON (default: the repository's .venv/bin/python if present, else python3; the
+# nodes must see the same path, as they see the repository).
 set -euo pipefail
 if [ $# -lt 4 ]; then
     echo "usage: $0 PARTITION JOB_NAME CONFIG WORK_DIR [GPUS] [tools/train.py arguments...]" >&2
@@ -25,6 +26,16 @@ if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
 fi
 GPUS_PER_NODE=${GPUS_PER_NODE:-$((GPUS < 8 ? GPUS : 8))}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# The project's environment (make setup) unless PYTHON names one: a bare `python` is often the
+# system's, without torch, and would fail later with a less clear ModuleNotFoundError.
+if [ -z "${PYTHON:-}" ] && [ -x "$ROOT/.venv/bin/python" ]; then
+    PYTHON="$ROOT/.venv/bin/python"
+fi
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
+    echo "error: $PYTHON cannot import torch: run 'make setup' or set PYTHON=..." >&2
+    exit 2
+fi
 # SRUN_ARGS is split into words on purpose: it holds several options
 # shellcheck disable=SC2086
 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" srun -p "$PARTITION" \
@@ -35,5 +46,5 @@ PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" srun -p "$PARTITION" \
     --cpus-per-task="${CPUS_PER_TASK:-5}" \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS:-} \
-    "${PYTHON:-python}" -u "$ROOT/tools/train.py" "$CONFIG" --work-dir="$WORK_DIR" \
+    "$PYTHON" -u "$ROOT/tools/train.py" "$CONFIG" --work-dir="$WORK_DIR" \
     --launcher slurm "$@"
