@@ -29,3 +29,7 @@ class NonFiniteLossError(MMSSLError):
 
 class OutputError(MMSSLError):
     """A work dir or output file cannot be written: read-only, full disk, no permission."""
+
+
+class WorkDirError(MMSSLError):
+    """A work dir is in use by another run, or holds checkpoints a new run would overwrite."""

@@ -13,6 +13,8 @@ from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=['mm_ssl.engine'])
@@ -33,4 +35,9 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor',
                                       locations=['mm_ssl.engine'])
 PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
                             locations=['mm_ssl.engine'])
+# mmengine's visualizer and its backends, found from mm_ssl configs without a scope warning
+VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS,
+                       locations=['mm_ssl.engine'])
+VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS,
+                       locations=['mm_ssl.engine'])
 METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['mm_ssl.evaluation'])

@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import pickle
 import re
+from collections import deque
 from contextlib import contextmanager
 
 import torch
@@ -117,6 +118,13 @@ class AtomicCheckpointHook(CheckpointHook):
       place; mmengine removes first, so with ``max_keep_ckpts=1`` a kill during the save left
       no checkpoint at all.
     """
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if self.max_keep_ckpts > 0:
+            # mmengine keeps the ids in a deque(maxlen=max_keep_ckpts), which drops the oldest id
+            # by itself on append: the pruning below would never see an expired checkpoint
+            self.keep_ckpt_ids = deque(self.keep_ckpt_ids)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         expired = []

@@ -1,6 +1,8 @@
 """What every ``tools/*.py`` script shares: config loading and checking, one-line errors."""
 import argparse
 import difflib
+import fcntl
+import glob
 import inspect
 import os
 import os.path as osp
@@ -9,14 +11,16 @@ import sys
 import tempfile
 from contextlib import contextmanager
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
+from mmengine.config import DictAction as MMEngineDictAction
 from mmengine.runner import Runner
 
 from mm_ssl.engine.checkpoint import WRITE_ERRNOS
-from mm_ssl.errors import ConfigError, MMSSLError, OutputError
+from mm_ssl.errors import ConfigError, MMSSLError, OutputError, WorkDirError
 
 __all__ = ['DictAction', 'load_config', 'check_config', 'check_writable', 'exit_on_error',
-           'rollback_work_dir', 'positive_int']
+           'rollback_work_dir', 'positive_int', 'positive_float', 'lock_work_dir',
+           'refuse_overwrite', 'check_launcher']
 
 # top-level keys the runner reads: Runner.__init__'s arguments, mmengine's runner_type and
 # SSLRunner's own; configs hold helper variables besides (data_root, view, ...)
@@ -50,12 +54,36 @@ VALUE_CHECKS = [(f'train_cfg.{key}', _positive_int, 'a positive int')
     ('skip_nonfinite', _non_negative_int, 'an int >= 0')]
 
 
+class DictAction(MMEngineDictAction):
+    """mmengine's ``KEY=VALUE`` option parser, with a usage error naming the option for an item
+    without ``=`` or with unbalanced brackets (mmengine raises ValueError / AssertionError)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for item in values:
+            key, eq, value = item.partition('=')
+            if not eq or not key:
+                parser.error(f'{option_string} {item!r}: expected KEY=VALUE, e.g. '
+                             'train_cfg.max_epochs=5')
+            if any(value.count(a) != value.count(b) for a, b in ('()', '[]', '{}')):
+                parser.error(f'{option_string} {item!r}: unbalanced brackets in the value')
+        super().__call__(parser, namespace, values, option_string)
+
+
 def positive_int(text: str) -> int:
     """argparse ``type`` for counts that must be >= 1 (seeds, iterations, frames): a 0 is
     refused when the command is read, not after an hour of pretraining."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse ``type`` for scales that must be > 0 (a temperature): a 0 or a negative value
+    would be divided by or flip a softmax, so it is refused when the command is read."""
+    value = float(text)
+    if not value > 0:   # also refuses nan
+        raise argparse.ArgumentTypeError(f'must be > 0, got {value:g}')
     return value
 
 
@@ -67,9 +95,52 @@ def load_config(path: str, cfg_options: dict | None = None) -> Config:
     except Exception as exc:
         raise ConfigError(f'{path}: cannot parse config ({type(exc).__name__}: {exc})') from None
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        cfg.merge_from_dict(_resolve_top_level_options(cfg, cfg_options, path))
     check_config(cfg, path)
     return cfg
+
+
+def _entries(node, prefix=''):
+    """(dotted key, value) of every leaf of a config (lists indexed by position)."""
+    items = node.items() if isinstance(node, (Config, dict)) else \
+        enumerate(node) if isinstance(node, (list, tuple)) else None
+    if items is None:
+        yield prefix, node
+        return
+    for key, value in items:
+        yield from _entries(value, f'{prefix}.{key}' if prefix else str(key))
+
+
+def _resolve_top_level_options(cfg: Config, options: dict, path: str) -> dict:
+    """``--cfg-options`` with top-level keys checked. A runner key, or a key inside a dict, is
+    kept. A config variable (``data_root``) was already read into the entries it built when the
+    file was executed, so setting it alone changes nothing: a string variable is replaced in every
+    string entry that equals it or continues it as a path (``data_root/ann.pkl``); any other
+    variable, or an unknown key, is a :class:`ConfigError` naming the entries to set instead."""
+    resolved = {}
+    for dotted, value in options.items():
+        top = dotted.split('.')[0]
+        if top in RUNNER_KEYS or '.' in dotted and top in cfg:
+            resolved[dotted] = value
+            continue
+        if top not in cfg:
+            close = difflib.get_close_matches(top, list(cfg.keys()) + sorted(RUNNER_KEYS), n=1)
+            hint = f' (did you mean {close[0]!r}?)' if close else ''
+            raise ConfigError(f'{path}: --cfg-options {dotted}: no top-level key {top!r} in the '
+                              f'config{hint}')
+        old = cfg[top]
+        if isinstance(old, str) and isinstance(value, str) and old:
+            derived = {key: value + leaf[len(old):] for key, leaf in _entries(cfg)
+                       if key != top and isinstance(leaf, str)
+                       and (leaf == old or leaf.startswith(old.rstrip('/') + '/'))}
+            resolved.update({top: value, **derived})
+            continue
+        users = [key for key, leaf in _entries(cfg) if key != top and leaf == old]
+        raise ConfigError(f'{path}: --cfg-options {dotted}: {top!r} is a variable of the config '
+                          'file, already read into the entries it set when the file was loaded; '
+                          'set those entries instead' +
+                          (f', e.g. {", ".join(users[:4])}' if users else ''))
+    return resolved
 
 
 def _lookup(cfg, dotted: str):
@@ -160,3 +231,64 @@ def rollback_work_dir(work_dir: str):
             if not existed and osp.isdir(work_dir) and not os.listdir(work_dir):
                 os.rmdir(work_dir)
         raise
+
+
+LOCK_NAME = '.mm_ssl.lock'
+
+
+@contextmanager
+def lock_work_dir(work_dir: str):
+    """Hold an exclusive lock on ``work_dir`` for the block: a second run into the same folder
+    stops at once with :class:`WorkDirError` naming the holder's pid, instead of both runs
+    writing checkpoints and configs over each other. The lock is an ``flock`` on
+    ``WORK_DIR/.mm_ssl.lock``: the kernel drops it when its holder dies (SIGKILL, power loss),
+    so a stale lock file never blocks a later run."""
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, LOCK_NAME)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors='replace').strip() or 'unknown'
+            os.close(fd)
+            raise WorkDirError(f'{work_dir}: another run is writing into this work dir '
+                               f'({holder}); wait for it, or pick another --work-dir') from None
+        # the holder before us may have removed the file between our open and our lock
+        if osp.exists(path) and os.stat(path).st_ino == os.fstat(fd).st_ino:
+            break
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f'pid {os.getpid()} on {os.uname().nodename}'.encode(), 0)
+    try:
+        yield
+    finally:
+        if osp.lexists(path):
+            os.remove(path)
+        os.close(fd)
+
+
+def refuse_overwrite(work_dir: str) -> None:
+    """Raise :class:`WorkDirError` when ``work_dir`` holds checkpoints of an earlier run: a run
+    started there without ``--resume`` would overwrite them (same names, new weights)."""
+    found = sorted(glob.glob(osp.join(work_dir, '*.pth')), key=osp.getmtime)
+    if found:
+        raise WorkDirError(f'{work_dir}: holds checkpoints of an earlier run ('
+                           f'{", ".join(osp.basename(p) for p in found[-3:])}); continue it with '
+                           '--resume, or pick another --work-dir')
+
+
+def check_launcher(launcher: str) -> None:
+    """Raise :class:`ConfigError` when ``--launcher`` names a launcher whose environment is not
+    there (torchrun's ranks, Slurm's), with the command that sets it."""
+    missing = {'pytorch': ['RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'],
+               'slurm': ['SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST']}.get(launcher, [])
+    missing = [name for name in missing if name not in os.environ]
+    if not missing:
+        return
+    how = ('start it with tools/dist_train.sh CONFIG NUM_PROCS (or torchrun --nproc_per_node '
+           'NUM_PROCS tools/train.py CONFIG --launcher pytorch)') if launcher == 'pytorch' else \
+        'start it with tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [GPUS]'
+    raise ConfigError(f'--launcher {launcher}: {", ".join(missing)} not set: this process was '
+                      f'not started by {"torchrun" if launcher == "pytorch" else "srun"}; {how}; '
+                      'without --launcher it trains in this one process')

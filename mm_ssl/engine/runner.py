@@ -14,11 +14,12 @@ from mmengine.optim import OptimWrapperDict
 from mmengine.runner import Runner
 from mmengine.visualization import Visualizer
 
-from mm_ssl.errors import ConfigError
+from mm_ssl.errors import ConfigError, DataError
 from mm_ssl.ops.sync_bn import convert_cpu_sync_batchnorm
 from mm_ssl.registry import RUNNERS
 
 from .checkpoint import atomic_path, check_matches, read_checkpoint
+from .console import ProgressBarHook, device_summary, quiet_console
 from .nonfinite import NonFiniteLossHook
 from .random_state import RandomStateHook
 from .optim import train_step_all
@@ -57,6 +58,23 @@ def wrap_distributed(model: nn.Module, sync_bn: str | None = None,
     return SSLDistributedDataParallel(
         module=model, device_ids=[int(os.environ['LOCAL_RANK'])] if cuda else None,
         broadcast_buffers=False, find_unused_parameters=find_unused_parameters)
+
+
+def empty_epoch_message(dataloader) -> str:
+    """Why a training dataloader yields no batch: the dataset (its type and root), its size, the
+    batch size and what to change."""
+    dataset = dataloader.dataset
+    where = next((f' at {getattr(dataset, a)}' for a in ('data_root', 'root', 'ann_file')
+                  if getattr(dataset, a, None)), '')
+    batch_size = dataloader.batch_size or getattr(dataloader.batch_sampler, 'batch_size', None)
+    per_rank = len(dataloader.sampler) if hasattr(dataloader.sampler, '__len__') else len(dataset)
+    ranks = f' ({per_rank} per process)' if per_rank != len(dataset) else ''
+    if not len(dataset):
+        return f'train_dataloader: {type(dataset).__name__}{where} has no samples'
+    return (f'train_dataloader: {type(dataset).__name__}{where} has {len(dataset)} samples'
+            f'{ranks}, fewer than batch_size={batch_size}, and incomplete batches are dropped: '
+            f'an epoch would have no batch. Lower train_dataloader.batch_size to at most '
+            f'{per_rank}, or give it more data')
 
 
 @RUNNERS.register_module()
@@ -104,6 +122,35 @@ class SSLRunner(Runner):
         return wrap_distributed(model, self.cfg.get('sync_bn'),
                                 self.cfg.get('find_unused_parameters', False))
 
+    def build_logger(self, *args, **kwargs):
+        logger = super().build_logger(*args, **kwargs)
+        quiet_console(logger)   # the config, environment and hook order go to the log file only
+        return logger
+
+    def _log_env(self, env_cfg: dict) -> None:
+        super()._log_env(env_cfg)   # to the log file (its 'GPU number' is the world size)
+        name = osp.splitext(osp.basename(self.cfg.filename or ''))[0] or self._experiment_name
+        model = self.cfg.get('model', {}).get('type', 'model')
+        device = device_summary(self.cfg.get('device') or get_device())
+        self.logger.info(f'{name}: {model} on {device}, seed {self._seed}, work dir '
+                         f'{self._work_dir}; config and environment in '
+                         f'{osp.join(self._log_dir, self.timestamp)}.log')
+
+    def build_train_loop(self, loop):
+        loop = super().build_train_loop(loop)
+        dataloader = getattr(loop, 'dataloader', None)
+        if dataloader is not None and len(dataloader) == 0:
+            raise DataError(empty_epoch_message(dataloader))
+        return loop
+
+    def train(self):
+        try:
+            return super().train()
+        finally:   # an error or Ctrl-C must not leave the console writing through a dead bar
+            for hook in self.hooks:
+                if isinstance(hook, ProgressBarHook):
+                    hook.close()
+
     def build_visualizer(self, visualizer=None):
         # mmengine hands back an existing visualizer of the same name: a second run of one
         # config started within the same second in this process (a tool's main() called twice)
@@ -130,6 +177,8 @@ class SSLRunner(Runner):
             self.register_hook(NonFiniteLossHook(self.cfg.get('skip_nonfinite', 0)))
         if not any(isinstance(hook, RandomStateHook) for hook in self.hooks):
             self.register_hook(RandomStateHook())
+        if not any(isinstance(hook, ProgressBarHook) for hook in self.hooks):
+            self.register_hook(ProgressBarHook())
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, file_client_args=None, **kwargs):
