@@ -1,11 +1,12 @@
 """Write mmdet3d >= 1.1 info files and camera-frustum point clouds for KITTI, or for Waymo frames
 converted to KITTI layout (``--waymo``).
 
-    python data_prep/create_kitti_infos.py --root data/kitti [--waymo] [--workers N] [--skip-bad]
+    python data_prep/create_kitti_infos.py --root data/kitti [--out DIR] [--waymo] [--workers N]
+        [--skip-bad]
 
 Reads ``ImageSets/{train,val,trainval,test}.txt`` (those present) and, per listed frame,
 ``{training,testing}/{velodyne,calib,image_<i>,label_<c>}``; labels are optional (``testing`` has
-none). Writes ``<out-dir>/{kitti,waymo}_infos_<split>.pkl`` =
+none). Writes ``<out>/{kitti,waymo}_infos_<split>.pkl`` =
 ``{'metainfo': {categories, dataset, info_version: '1.1'}, 'data_list': [...]}`` with mmdet3d's keys
 (``sample_idx``, ``images`` with per-camera ``cam2img`` / ``lidar2cam`` / ``lidar2img`` and
 ``img_path`` / ``height`` / ``width`` where the image folder exists, ``lidar_points``, ``instances``
@@ -21,7 +22,6 @@ KITTI: 4 float32 channels per point, cameras 0-3. Waymo (mmdet3d's converter): 6
 """
 import argparse
 import pickle
-import time
 from contextlib import nullcontext
 from functools import partial
 from multiprocessing import Pool
@@ -35,6 +35,7 @@ from mm_ssl.datasets.kitti_io import (CAMERA_KEYS, camera_box_to_lidar, lidar2ca
                                       read_label, read_points, read_text, velo_to_cam)
 from mm_ssl.engine.cli import exit_on_error
 from mm_ssl.errors import DataError
+from mm_ssl.progress import progress
 
 CLASSES = dict(kitti=('Pedestrian', 'Cyclist', 'Car', 'Van', 'Truck', 'Person_sitting', 'Tram',
                       'Misc'),
@@ -151,16 +152,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--root', default='data/kitti', help='dataset root (holds ImageSets/)')
-    parser.add_argument('--out-dir', help='where the .pkl files go (default: --root)')
+    parser.add_argument('--out', help='folder the .pkl files go to (default: --root)')
+    parser.add_argument('--out-dir', dest='out', help=argparse.SUPPRESS)  # deprecated spelling
     parser.add_argument('--waymo', action='store_true', help='Waymo frames in KITTI layout')
     parser.add_argument('--workers', type=int, default=1, help='frames processed in parallel')
     parser.add_argument('--skip-bad', action='store_true',
                         help='log and skip a bad frame instead of stopping at it')
-    parser.add_argument('--log-interval', type=int, default=100, help='progress every N frames')
     args = parser.parse_args(argv)
 
     root = Path(args.root).expanduser()
-    out_dir = Path(args.out_dir).expanduser() if args.out_dir else root
+    out_dir = Path(args.out).expanduser() if args.out else root
     dataset = 'waymo' if args.waymo else 'kitti'
     if not root.is_dir():
         raise DataError(f'{root}: no such directory (expected the KITTI tree: ImageSets/, '
@@ -181,20 +182,19 @@ def main(argv=None):
                             f'{folder}/ need their point clouds)')
         (root / folder / 'velodyne_reduced').mkdir(exist_ok=True)
 
-    infos, skipped, ignored, start = {}, {}, set(), time.time()
+    infos, skipped, ignored = {}, {}, set()
     work = partial(_work, root=root, waymo=args.waymo, skip_bad=args.skip_bad)
     with Pool(args.workers) if args.workers > 1 else nullcontext() as pool:
         results = pool.imap(work, tasks, chunksize=4) if pool else map(work, tasks)
-        for done, (task, info, names, error) in enumerate(results, 1):
+        bar = progress(results, desc=f'writing {dataset} infos', total=len(tasks), unit='frame')
+        for task, info, names, error in bar:
             if error:
                 skipped[task] = error
-                print(f'skipping {"/".join(task)}: {error}', flush=True)
+                bar.set_postfix(skipped=len(skipped), refresh=False)
+                bar.write(f'skipping {"/".join(task)}: {error}')
             else:
                 infos[task] = info
                 ignored |= names
-            if done % args.log_interval == 0 or done == len(tasks):
-                print(f'[{done}/{len(tasks)}] frames in {time.time() - start:.1f} s, '
-                      f'{len(skipped)} skipped', flush=True)
 
     categories = {name: i for i, name in enumerate(CLASSES[dataset])}
     categories.update({name: -1 for name in sorted(ignored)})

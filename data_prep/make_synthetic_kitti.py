@@ -36,6 +36,7 @@ from PIL import Image
 
 from mm_ssl.datasets.synthetic_scene import KITTI_SIZE, LidarConfig, format_calib, make_frame
 from mm_ssl.errors import ConfigError, DataError
+from mm_ssl.progress import progress
 
 MARKER = 'synthetic_kitti.json'
 
@@ -111,12 +112,12 @@ def make_synthetic_kitti(out, frames=40, seed=0, width=KITTI_SIZE[0], height=KIT
             for split, n in (('training', frames), ('testing', test_frames)) for i in range(n)]
     pool = ProcessPoolExecutor(workers) if workers > 1 else None
     stats = []
-    for s in (pool.map(_write_frame, jobs) if pool else map(_write_frame, jobs)):
+    bar = progress(pool.map(_write_frame, jobs) if pool else map(_write_frame, jobs),
+                   desc='writing synthetic KITTI frames', total=len(jobs), unit='frame',
+                   disable=not verbose)
+    for s in bar:
         stats.append(s)
-        if verbose:
-            print(f'[{len(stats):{len(str(len(jobs)))}d}/{len(jobs)}] {s["split"]}/{s["name"]}  '
-                  f'{s["points"]:7,d} points  {sum(s["labels"].values()):2d} labels  '
-                  f'{s["seconds"]:.2f} s', flush=True)
+        bar.set_postfix(points=s['points'], labels=sum(s['labels'].values()), refresh=False)
     if pool:
         pool.shutdown()
 

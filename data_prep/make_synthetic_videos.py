@@ -27,6 +27,7 @@ import numpy as np
 
 from mm_ssl.datasets.synthetic_video import CLASSES, VideoSpec, render_video, write_video
 from mm_ssl.errors import ConfigError, DataError
+from mm_ssl.progress import progress
 
 MARKER = 'synthetic_videos.json'
 LISTS = ('classInd.txt', 'trainlist01.txt', 'testlist01.txt')
@@ -79,9 +80,10 @@ def make_synthetic_videos(out, videos=200, seed=0, size=64, seconds=2.0, fps=25,
 
     jobs = [(str(out), i, seed, size, seconds, fps, gop, stamp) for i in range(videos)]
     pool = ProcessPoolExecutor(workers) if workers > 1 else None
-    for done, _ in enumerate(pool.map(_write_video, jobs) if pool else map(_write_video, jobs), 1):
-        if verbose and (done % 20 == 0 or done == videos):
-            print(f'[{done}/{videos}] {time.perf_counter() - start:.1f} s', flush=True)
+    written = pool.map(_write_video, jobs) if pool else map(_write_video, jobs)
+    for _ in progress(written, desc='writing synthetic videos', total=videos, unit='video',
+                      disable=not verbose):
+        pass   # each step of the lazy map writes one video
     if pool:
         pool.shutdown()
 

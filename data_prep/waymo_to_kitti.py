@@ -2,7 +2,7 @@
 ``create_kitti_infos.py --waymo`` reads, for pretraining (images, calibration, points; no labels:
 use mmdet3d's converter when you need boxes).
 
-    python data_prep/waymo_to_kitti.py --load-dir waymo/training --out-dir data/waymo_kitti \\
+    python data_prep/waymo_to_kitti.py --root waymo/training --out data/waymo_kitti \\
         --split training
 
 Needs the optional ``waymo-open-dataset`` package (TensorFlow based). Without it the script prints
@@ -27,10 +27,10 @@ import numpy as np
 MISSING = """waymo_to_kitti.py needs the optional Waymo Open Dataset package (and TensorFlow):
     pip install waymo-open-dataset-tf-2-12-0
 (or the build matching your TensorFlow; its wheels target older Pythons, so a separate virtual
-environment may be needed). It writes, under --out-dir:
+environment may be needed). It writes, under --out:
     training/ or testing/  image_0..4/<id>.jpg  calib/<id>.txt  velodyne/<id>.bin (6 x float32)
     ImageSets/train.txt, val.txt or test.txt
-then run: python data_prep/create_kitti_infos.py --root <out-dir> --waymo"""
+then run: python data_prep/create_kitti_infos.py --root <out> --waymo"""
 SPLITS = dict(training=('0', 'training', 'train'), validation=('1', 'training', 'val'),
               testing=('2', 'testing', 'test'))
 # Waymo camera frame (x forward, y left, z up) -> KITTI camera frame (x right, y down, z forward)
@@ -66,10 +66,15 @@ def points(frame, frame_utils, t0):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--load-dir', required=True, help='folder of segment .tfrecord files')
-    parser.add_argument('--out-dir', required=True)
+    parser.add_argument('--root', help='folder of segment .tfrecord files (required)')
+    parser.add_argument('--out', help='folder of the KITTI-layout tree (required)')
+    # deprecated spellings; argparse's required= would not count them, hence the check below
+    parser.add_argument('--load-dir', dest='root', help=argparse.SUPPRESS)
+    parser.add_argument('--out-dir', dest='out', help=argparse.SUPPRESS)
     parser.add_argument('--split', choices=list(SPLITS), default='training')
     args = parser.parse_args(argv)
+    if not (args.root and args.out):
+        parser.error('the following arguments are required: --root, --out')
     try:
         import tensorflow as tf
         from waymo_open_dataset import dataset_pb2
@@ -78,10 +83,10 @@ def main(argv=None):
         print(f'{MISSING}\n({exc})', file=sys.stderr)
         return 2
     prefix, folder, list_name = SPLITS[args.split]
-    out = Path(args.out_dir) / folder
+    out = Path(args.out) / folder
     for sub in ['calib', 'velodyne'] + [f'image_{i}' for i in range(5)]:
         (out / sub).mkdir(parents=True, exist_ok=True)
-    segments = sorted(Path(args.load_dir).glob('*.tfrecord'))
+    segments = sorted(Path(args.root).glob('*.tfrecord'))
     ids = []
     for s, segment in enumerate(segments):
         t0 = None
@@ -96,11 +101,11 @@ def main(argv=None):
             points(frame, frame_utils, t0).tofile(out / 'velodyne' / f'{frame_id}.bin')
             ids.append(frame_id)
         print(f'[{s + 1}/{len(segments)}] {segment.name}: {len(ids)} frames so far', flush=True)
-    image_sets = Path(args.out_dir) / 'ImageSets'
+    image_sets = Path(args.out) / 'ImageSets'
     image_sets.mkdir(parents=True, exist_ok=True)
     (image_sets / f'{list_name}.txt').write_text(''.join(f'{i}\n' for i in ids))
     print(f'{len(ids)} frames -> {out}; next: python data_prep/create_kitti_infos.py '
-          f'--root {args.out_dir} --waymo')
+          f'--root {args.out} --waymo')
     return 0
 
 

@@ -1,7 +1,10 @@
 """Datasets against independent references: sklearn's arrays resized with PIL, CIFAR pickles
-written here in the official format, PNGs written with PIL."""
+written here in the official format, PNGs written with PIL; the data_prep scripts' command
+lines."""
+import importlib
 import pickle
 import re
+import shutil
 from collections import Counter
 
 import numpy as np
@@ -203,3 +206,35 @@ def test_image_folder_bad_input(tmp_path):
         else:
             with pytest.raises(DataError, match=re.escape(str(path))):
                 ds[i]
+
+
+# ------------------------------------------------------------------- data_prep command lines
+# every script: --root for what it reads (where it reads a dataset), --out for what it writes
+DATA_PREP_FLAGS = {'build_video_index': {'--root', '--out'},
+                   'create_kitti_infos': {'--root', '--out'},
+                   'make_synthetic_kitti': {'--out'},
+                   'make_synthetic_videos': {'--out'},
+                   'waymo_to_kitti': {'--root', '--out'}}
+OLD_SPELLINGS = {'--out-dir', '--load-dir', '--log-interval'}
+
+
+@pytest.mark.parametrize('script', DATA_PREP_FLAGS)
+def test_data_prep_scripts_spell_root_and_out_alike(script, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        importlib.import_module(f'data_prep.{script}').main(['--help'])
+    usage = capsys.readouterr().out
+    flags = set(re.findall(r'(?<![\w-])--[a-z][\w-]*', usage))
+    assert exit_.value.code == 0 and DATA_PREP_FLAGS[script] <= flags, usage
+    assert not flags & OLD_SPELLINGS, usage   # still accepted, but no longer shown
+    assert usage.splitlines()[0].endswith(']'), usage   # no positional argument left
+
+
+def test_create_kitti_infos_out_old_spelling_and_progress(synthetic_kitti, tmp_path, capsys):
+    root = shutil.copytree(synthetic_kitti, tmp_path / 'kitti')
+    create_kitti_infos = importlib.import_module('data_prep.create_kitti_infos')
+    for flag in ('--out', '--out-dir'):
+        create_kitti_infos.main(['--root', str(root), flag, str(tmp_path / flag)])
+        with open(tmp_path / flag / 'kitti_infos_train.pkl', 'rb') as f:
+            assert pickle.load(f)['data_list']
+    printed = ''.join(capsys.readouterr())
+    assert printed.count('writing kitti infos: 100%') == 2 and ' 4/4 ' in printed, printed

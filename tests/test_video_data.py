@@ -14,6 +14,8 @@ from mmengine.config import Config
 from torch.utils.data import DataLoader
 
 from conftest import write_audio_only
+from data_prep import build_video_index as index_script
+from data_prep import make_synthetic_videos as make_videos_script
 from data_prep.make_synthetic_videos import make_synthetic_videos
 from mm_ssl.datasets import VideoDataset, VideoReader, build_video_index, sample_clip_indices
 from mm_ssl.datasets.synthetic_video import (CLASSES, VideoSpec, object_trajectory,
@@ -332,3 +334,21 @@ def test_dataloader_workers_skip_a_corrupt_file(copy_set):
     ds.on_bad_sample = 'raise'
     with pytest.raises(DataError, match=f'{bad}: cannot open'):
         list(DataLoader(ds, batch_size=4, num_workers=2, timeout=60))
+
+
+def test_video_data_prep_command_lines(tmp_path, capsys):
+    """make_synthetic_videos.py --out and build_video_index.py --root (or the old positional
+    folder) as a user runs them, each with one progress bar, its label first."""
+    root = tmp_path / 'videos'
+    make_videos_script.main(['--out', str(root), '--videos', '20', '--size', '16',
+                             '--seconds', '0.48', '--gop', '4'])
+    index_script.main(['--root', str(root)])
+    index_script.main([str(root), '--out', str(tmp_path / 'old_spelling.json')])
+    printed = ''.join(capsys.readouterr())
+    assert 'writing synthetic videos: 100%' in printed and ' 20/20 ' in printed, printed
+    assert printed.count('indexing videos: 100%') == 2, printed
+    index = json.loads((root / 'video_index.json').read_text())
+    assert len(index['videos']) == 20
+    assert json.loads((tmp_path / 'old_spelling.json').read_text()) == index
+    with pytest.raises(SystemExit):   # the folder twice, two ways: ambiguous
+        index_script.main(['--root', str(root), str(root)])

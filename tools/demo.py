@@ -66,7 +66,7 @@ def ensure_synthetic_kitti(root: Path, frames: int):
     make = [sys.executable, str(ROOT / 'data_prep/make_synthetic_kitti.py'), '--out', str(root),
             '--workers', '2'] + [f'--{k.replace("_", "-")}={v}' for k, v in params.items()]
     infos = [sys.executable, str(ROOT / 'data_prep/create_kitti_infos.py'), '--root', str(root),
-             '--workers', '2', '--log-interval', '32']
+             '--workers', '2']
     for cmd in (make, infos):
         subprocess.run(cmd, check=True)
 

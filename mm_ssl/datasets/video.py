@@ -27,6 +27,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from mm_ssl.errors import ConfigError, DataError
+from mm_ssl.progress import progress
 from mm_ssl.registry import DATASETS, TRANSFORMS
 
 from .sampler import sample_rng
@@ -275,14 +276,15 @@ def build_video_index(root, out=None, full=False, verbose=True):
         raise DataError(f'{root}: no such directory')
     files = sorted(p for p in root.rglob('*') if p.suffix.lower() in VIDEO_EXTENSIONS)
     videos, start, bad = {}, time.perf_counter(), 0
-    for i, path in enumerate(files, 1):
+    bar = progress(files, desc='indexing videos', unit='video', disable=not verbose)
+    for path in bar:
         rel = path.relative_to(root).as_posix()
         videos[rel] = record = probe_video(path, full)
-        bad += 'error' in record
-        if verbose and (i % 50 == 0 or i == len(files) or 'error' in record):
-            rate = i / (time.perf_counter() - start)
-            note = f'  BAD: {rel}: {record["error"]}' if 'error' in record else ''
-            print(f'[{i}/{len(files)}] {rate:.1f} videos/s, {bad} bad{note}', flush=True)
+        if 'error' in record:
+            bad += 1
+            bar.set_postfix(bad=bad, refresh=False)
+            if verbose:
+                bar.write(f'BAD: {rel}: {record["error"]}')
     index = dict(root=str(root), full_decode=full, videos=videos)
     out = Path(out) if out else root / INDEX_FILE
     out.write_text(json.dumps(index, indent=1))
@@ -389,7 +391,7 @@ class VideoDataset(Dataset):
             return json.loads(path.read_text())['videos']
         except (ValueError, KeyError, TypeError) as exc:
             raise DataError(f'{path}: not a video index ({exc!r}); rebuild it with '
-                            f'data_prep/build_video_index.py {self.video_root}') from exc
+                            f'data_prep/build_video_index.py --root {self.video_root}') from exc
 
     def _skip(self, exc):
         """Record a bad video or entry, or raise in ``'raise'`` mode."""

@@ -71,7 +71,7 @@ def test_reader_dataset_and_skip(videos, case, record):
 def test_index_marks_every_unreadable_video(videos, tmp_path, record):
     root, broken = videos
     out = tmp_path / 'index.json'
-    run = run_main('data_prep/build_video_index.py', root, '--out', out)
+    run = run_main('data_prep/build_video_index.py', '--root', root, '--out', out)
     assert run.returncode == 0, run.stderr
     index = json.loads(out.read_text())['videos']
     for case, (_, path) in broken.items():
@@ -119,6 +119,6 @@ def test_missing_annotation_list(videos, record):
     with pytest.raises(DataError, match=re.escape(f'{missing}: missing annotation')):
         VideoDataset(root, 'testlist09.txt')
     record('VideoDataset', 'missing annotation list', 'DataError naming file + problem')
-    run = run_main('data_prep/build_video_index.py', root / 'no_such_folder')
+    run = run_main('data_prep/build_video_index.py', '--root', root / 'no_such_folder')
     record('build_video_index.py', 'missing video folder',
            one_line_error(run, root / 'no_such_folder', 'no such directory'))
