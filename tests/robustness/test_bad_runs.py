@@ -94,7 +94,7 @@ def test_checkpoint_of_another_model(trained, other_model, tmp_path, record):
         record('train.py', f'checkpoint of another model ({option[0]})',
                one_line_error(run, other_model, 'does not match the model', 'missing key'))
         assert not work.exists()
-    run = run_main(EVAL, config, other_model, '--out', tmp_path / 'knn.json')
+    run = run_main(EVAL, SIMCLR, other_model, '--out', tmp_path / 'knn.json')
     record('eval.py', 'checkpoint of another model',
            one_line_error(run, other_model, 'does not match the model'))
     run = run_main(EXPORT, other_model, '--format', 'torchvision', '--out', tmp_path / 'r.pth')
@@ -155,3 +155,106 @@ def test_read_only_work_dir_fails_before_training(trained, tmp_path, record):
     assert 'Iter(train)' not in run.stdout
     assert {p.name: digest(p) for p in work.rglob('*') if p.is_file()} == before
     record('train.py', 'read-only work dir', outcome + '; before any training')
+
+
+def usage_error(run, *fragments):
+    """Assert argparse's usage error: exit status 2, the usage and one ``PROG: error: ...`` line
+    holding every fragment, no traceback."""
+    assert run.returncode == 2, (run.returncode, run.stderr[-3000:])
+    errors = [line for line in run.stderr.splitlines() if ': error: ' in line]
+    assert len(errors) == 1 and 'Traceback' not in run.stderr, run.stderr[-3000:]
+    assert run.stderr.startswith('usage: '), run.stderr[-3000:]
+    for fragment in fragments:
+        assert str(fragment) in errors[0], (fragment, errors[0])
+    return f'exit 2, usage + 1 line ({run.how}, {run.seconds:.1f} s)'
+
+
+@pytest.mark.parametrize('content', [b'', b'hello, not a checkpoint\n'], ids=['empty', 'text'])
+def test_checkpoint_file_that_is_not_one(trained, tmp_path, content, record):
+    config, trained_work = trained
+    case = 'empty' if not content else 'text file'
+    bad = tmp_path / 'epoch_9.pth'
+    bad.write_bytes(content)
+    what = 'the checkpoint file is empty (0 bytes)' if not content else 'not a checkpoint'
+    run = run_main(EVAL, SIMCLR, bad, '--out', tmp_path / 'knn.json')
+    record('eval.py', f'checkpoint: {case}', one_line_error(run, bad, what))
+    work = copy_run(trained_work, tmp_path / 'work')
+    run = run_main(TRAIN, config, '--work-dir', work, '--resume', bad)
+    record('train.py', f'--resume CHECKPOINT: {case}', one_line_error(run, bad, what))
+    (work / 'last_checkpoint').write_text(str(bad))
+    run = run_main(TRAIN, config, '--work-dir', work, '--resume')
+    record('train.py', f'--resume, last checkpoint {case}', one_line_error(run, bad, what))
+    assert not (tmp_path / 'knn.json').exists() and not (work / 'iter_4.pth').exists()
+
+
+def test_batch_larger_than_the_dataset(tmp_path, record):
+    run = run_main(TRAIN, SIMCLR, '--work-dir', tmp_path / 'work', '--cfg-options',
+                   'train_dataloader.batch_size=2048')
+    record('train.py', 'batch_size larger than the dataset (digits)', one_line_error(
+        run, 'DigitsDataset has 1437 samples, fewer than batch_size=2048',
+        'Lower train_dataloader.batch_size to at most 1437'))
+    assert not (tmp_path / 'work').exists()
+
+
+def test_batch_larger_than_a_video_set(tmp_path, record):
+    """The default VCOP config (batch 16) on a set of 20 videos, 14 of them for training."""
+    from data_prep.make_synthetic_videos import make_synthetic_videos
+    root = tmp_path / 'videos'
+    make_synthetic_videos(root, videos=20, size=16, seconds=0.48, gop=4, verbose=False)
+    train = len((root / 'trainlist01.txt').read_text().splitlines())
+    run = run_main(TRAIN, f'{ROOT}/configs/video/vcop_small3dcnn_synthetic-videos.py',
+                   '--work-dir', tmp_path / 'work', '--cfg-options',
+                   f'train_dataloader.dataset.data_root={root}')
+    record('train.py', 'batch_size larger than the dataset (VCOP, 14 training videos)', one_line_error(
+        run, f'VideoTaskDataset at {root}', 'fewer than batch_size=16'))
+    assert train < 16 and not (tmp_path / 'work').exists()
+
+
+@pytest.mark.parametrize('option,message', [
+    ('model.neck.hidden_dim=[1,2', 'unbalanced brackets in the value'),
+    ('train_cfg.max_epochs', 'expected KEY=VALUE')])
+def test_malformed_cfg_option(tmp_path, option, message, record):
+    run = run_main(TRAIN, SIMCLR, '--work-dir', tmp_path / 'work', '--cfg-options', option)
+    record('train.py', f'--cfg-options {option!r}', usage_error(run, option, message))
+    assert not (tmp_path / 'work').exists()
+
+
+@pytest.mark.parametrize('option,message', [
+    ('data_rot=/data', "no top-level key 'data_rot' in the config"),
+    ('max_epochs=3', "'max_epochs' is a variable of the config file")])
+def test_top_level_cfg_option_that_would_be_ignored(tmp_path, option, message, record):
+    run = run_main(TRAIN, SIMCLR, '--work-dir', tmp_path / 'work', '--cfg-options', option)
+    record('train.py', f'--cfg-options {option} (unknown / config variable)',
+           one_line_error(run, SIMCLR, message))
+    assert not (tmp_path / 'work').exists()
+
+
+@pytest.mark.parametrize('launcher,starter,command', [
+    ('pytorch', 'torchrun', 'tools/dist_train.sh'), ('slurm', 'srun', 'tools/slurm_train.sh')])
+def test_launcher_without_its_environment(tmp_path, launcher, starter, command, record,
+                                          monkeypatch):
+    for name in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'SLURM_PROCID'):
+        monkeypatch.delenv(name, raising=False)
+    run = run_main(TRAIN, SIMCLR, '--work-dir', tmp_path / 'work', '--launcher', launcher)
+    record('train.py', f'--launcher {launcher} without {starter}',
+           one_line_error(run, f'--launcher {launcher}', 'not set', command))
+    assert not (tmp_path / 'work').exists()
+
+
+def test_new_run_into_a_work_dir_with_checkpoints(trained, tmp_path, record):
+    """Without --resume, a run into a folder holding checkpoints would overwrite them."""
+    config, trained_work = trained
+    work = copy_run(trained_work, tmp_path / 'work')
+    before = {p.name: digest(p) for p in work.rglob('*') if p.is_file()}
+    run = run_main(TRAIN, config, '--work-dir', work)
+    record('train.py', 'new run into a work dir with checkpoints (no --resume)',
+           one_line_error(run, work, 'holds checkpoints of an earlier run (iter_2.pth)',
+                          '--resume'))
+    assert {p.name: digest(p) for p in work.rglob('*') if p.is_file()} == before
+
+
+def test_amp_on_a_cpu(tmp_path, record):
+    if torch.cuda.is_available():
+        pytest.skip('a GPU runs --amp')
+    run = run_main(TRAIN, SIMCLR, '--work-dir', tmp_path / 'work', '--amp')
+    record('train.py', '--amp without a GPU', one_line_error(run, '--amp', 'needs a GPU'))
