@@ -5,13 +5,14 @@ encoder: the small 3D CNN, same batch size) on a freshly generated synthetic vid
 frozen encoder is evaluated: retrieval recall@1/5 (test videos against train videos, mean
 feature of 5 uniform clips each) and linear-probe accuracy on video-mean features.
 
-    OMP_NUM_THREADS=2 python benchmarks/video_tasks.py --budget 40
+    OMP_NUM_THREADS=2 python benchmarks/video_tasks.py --budget 40 [--methods vcop taco-simclr]
 """
 import argparse
 import os.path as osp
 import sys
 import tempfile
 import time
+from typing import NamedTuple
 
 import torch
 from mmengine.config import Config
@@ -24,13 +25,22 @@ from data_prep.make_synthetic_videos import make_synthetic_videos  # noqa: E402
 from mm_ssl.evaluation.video import evaluate_video  # noqa: E402
 from mm_ssl.registry import MODELS  # noqa: E402
 
+
+class VideoMethod(NamedTuple):
+    label: str    # as the printed table names it
+    config: str   # under configs/video/
+
+
+# keys: the names --methods (and tools/demo_video.py --task) take, lower-case and without spaces
+# so that a shell passes each as one word
 METHODS = {
-    'SimCLR (clips)': 'simclr_small3dcnn_synthetic-videos.py',
-    'time-contrastive': 'tcn_small3dcnn_synthetic-videos.py',
-    'Shuffle and Learn': 'shuffle-learn_small3dcnn_synthetic-videos.py',
-    'OPN': 'opn_small3dcnn_synthetic-videos.py',
-    'VCOP': 'vcop_small3dcnn_synthetic-videos.py',
-    'TaCo (SimCLR)': 'taco_small3dcnn_synthetic-videos.py',
+    'simclr-clip': VideoMethod('SimCLR (clips)', 'simclr_small3dcnn_synthetic-videos.py'),
+    'time-contrastive': VideoMethod('time-contrastive', 'tcn_small3dcnn_synthetic-videos.py'),
+    'shuffle-learn': VideoMethod('Shuffle and Learn',
+                                 'shuffle-learn_small3dcnn_synthetic-videos.py'),
+    'opn': VideoMethod('OPN', 'opn_small3dcnn_synthetic-videos.py'),
+    'vcop': VideoMethod('VCOP', 'vcop_small3dcnn_synthetic-videos.py'),
+    'taco-simclr': VideoMethod('TaCo (SimCLR)', 'taco_small3dcnn_synthetic-videos.py'),
 }
 
 
@@ -88,7 +98,8 @@ def main(argv=None):
     parser.add_argument('--videos', type=int, default=60)
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--lr', type=float, default=0.05)
-    parser.add_argument('--methods', nargs='*', default=list(METHODS))
+    parser.add_argument('--methods', nargs='*', choices=list(METHODS), default=list(METHODS),
+                        metavar='METHOD', help=f'any of {", ".join(METHODS)} (default: all)')
     parser.add_argument('--data-root', help='existing synthetic set (default: generate one)')
     args = parser.parse_args(argv)
     init_default_scope('mm_ssl')
@@ -97,17 +108,17 @@ def main(argv=None):
     if not args.data_root:
         make_synthetic_videos(data_root, videos=args.videos, size=48, seconds=2.0, verbose=False)
     rows = []
-    first = load_config(METHODS['SimCLR (clips)'], data_root, args.batch_size)
+    first = load_config(METHODS['simclr-clip'].config, data_root, args.batch_size)
     clip_len = 8
     train_loader, test_loader = eval_loaders(first, data_root, clip_len)
-    for name in ['random init'] + [m for m in args.methods if m in METHODS]:
-        cfg = first if name == 'random init' else load_config(METHODS[name], data_root,
-                                                              args.batch_size)
+    for method in [None] + args.methods:   # None: the randomly initialised encoder
+        name = METHODS[method].label if method else 'random init'
+        cfg = load_config(METHODS[method].config, data_root, args.batch_size) if method else first
         torch.manual_seed(0)
         model = MODELS.build(cfg.model)
         start = time.perf_counter()
         steps, loss = 0, '-'
-        if name != 'random init':
+        if method:
             steps, loss_first, loss_last = pretrain(model, cfg, args.budget, args.lr)
             loss = f'{loss_first:.2f} -> {loss_last:.2f}'
         train_s = time.perf_counter() - start

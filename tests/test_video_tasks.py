@@ -2,6 +2,8 @@
 retrieval against a brute-force loop, encoders' shapes, and every task overfitting one batch."""
 import itertools
 import math
+import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,10 @@ from mm_ssl.models.encoders import FrameEncoder, Small3DCNN, VideoResNet
 from mm_ssl.ops.temporal_order import (permutation_classes, sample_orders,
                                        sample_shuffle_learn)
 from mm_ssl.registry import MODELS
+
+sys.path.insert(0, f'{ROOT}/tools')
+import demo_video  # noqa: E402  (puts benchmarks/ on the path too)
+import video_tasks  # noqa: E402
 
 
 def test_opn_classes_merge_each_order_with_its_reverse():
@@ -260,3 +266,20 @@ def test_video_config_builds_and_takes_a_step(name):
     loss.backward()
     assert torch.isfinite(loss)
     assert model.encoder.blocks[0][0].weight.grad.abs().sum() > 0
+
+
+def test_method_names_are_single_shell_words(synthetic_videos, capsys):
+    """benchmarks/video_tasks.py --methods and tools/demo_video.py --task take lower-case,
+    hyphenated names; the printed table keeps the readable ones."""
+    names = list(video_tasks.METHODS)
+    assert all(re.fullmatch(r'[a-z]+(-[a-z]+)*', name) for name in names), names
+    for old_name in ('TaCo (SimCLR)', 'VCOP'):
+        with pytest.raises(SystemExit) as exit_:
+            demo_video.main(['--task', old_name])
+        assert exit_.value.code == 2
+    with pytest.raises(SystemExit):   # a misspelt method stops the run, not silently dropped
+        video_tasks.main(['--methods', 'vcop', 'TaCo'])
+    capsys.readouterr()
+    rows = demo_video.run_video_demo('taco-simclr', budget_s=0, data_root=str(synthetic_videos))
+    assert [row[0] for row in rows] == ['random init', 'TaCo (SimCLR)']
+    assert '\n| TaCo (SimCLR) | 0 | ' in capsys.readouterr().out

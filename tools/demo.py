@@ -138,7 +138,7 @@ def video_demo(args):
     sys.path.insert(0, str(ROOT / 'tools'))
     from demo_video import run_video_demo
     print('[video] VCOP clip-order pretraining on synthetic motion videos', flush=True)
-    return run_video_demo('VCOP', budget_s=args.video_budget)
+    return run_video_demo('vcop', budget_s=args.video_budget)
 
 
 TASKS = {'lidar': lidar_demo, 'video': video_demo, 'digits': digits_demo}

@@ -14,10 +14,11 @@ from video_tasks import METHODS  # noqa: E402
 from video_tasks import main as compare_methods  # noqa: E402
 
 
-def run_video_demo(task: str = 'VCOP', budget_s: float = 60, videos: int = 40,
+def run_video_demo(task: str = 'vcop', budget_s: float = 60, videos: int = 40,
                    data_root: str | None = None):
-    """Pretrain ``task`` (a key of ``benchmarks/video_tasks.METHODS``) for ``budget_s`` seconds
-    and return the rows ``(method, steps, seconds, metrics)`` for random init and the task."""
+    """Pretrain ``task`` (a key of ``benchmarks/video_tasks.METHODS``: ``vcop``, ``taco-simclr``,
+    ...) for ``budget_s`` seconds and return the rows ``(method, steps, pretext loss, metrics)``
+    for random init and the task, named as the printed table names them."""
     if task not in METHODS:
         raise SystemExit(f'error: unknown task {task!r}, choose from {list(METHODS)}')
     argv = ['--methods', task, '--budget', str(budget_s), '--videos', str(videos)]
@@ -26,7 +27,7 @@ def run_video_demo(task: str = 'VCOP', budget_s: float = 60, videos: int = 40,
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--task', default='VCOP', choices=list(METHODS))
+    parser.add_argument('--task', default='vcop', choices=list(METHODS))
     parser.add_argument('--budget', type=float, default=60, help='pretraining seconds')
     parser.add_argument('--videos', type=int, default=40)
     args = parser.parse_args(argv)
