@@ -32,6 +32,8 @@ from PIL import Image
 from mm_ssl.errors import DataError
 from mm_ssl.ops.projection import project_points
 
+from .text_io import read_text
+
 __all__ = ['CAMERA_KEYS', 'read_text', 'read_points', 'read_calib', 'read_label', 'read_image',
            'velo_to_cam', 'lidar2cam', 'lidar2img', 'project_points', 'lidar_to_image',
            'camera_box_to_lidar', 'lidar_box_to_camera', 'points_in_lidar_boxes']
@@ -50,21 +52,6 @@ def _require(path):
     if not path.is_file():
         raise DataError(f'{path}: missing file')
     return path
-
-
-def read_text(path):
-    """A KITTI text file (calib, label, ImageSets split list) decoded as UTF-8 (ASCII in every
-    official release). A byte that is not UTF-8 raises :class:`DataError` naming the file, line
-    and byte: a binary file in a text folder, or text saved in Latin-1 / cp1252 by an editor."""
-    path = _require(path)
-    data = path.read_bytes()
-    try:
-        return data.decode('utf-8')
-    except UnicodeDecodeError as exc:
-        lineno = data.count(b'\n', 0, exc.start) + 1
-        raise DataError(f'{path}:{lineno}: not valid UTF-8 text (byte 0x{data[exc.start]:02x} at '
-                        f'offset {exc.start}); a binary file, or text saved in another encoding '
-                        'such as Latin-1?') from None
 
 
 def read_points(path, num_channels=4, drop_invalid=False):

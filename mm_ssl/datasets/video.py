@@ -31,6 +31,7 @@ from mm_ssl.progress import progress
 from mm_ssl.registry import DATASETS, TRANSFORMS
 
 from .sampler import sample_rng
+from .text_io import read_text
 from .video_io import VIDEO_EXTENSIONS, VideoReader, video_error
 
 __all__ = ['VideoDataset', 'FrameCache', 'sample_clip_indices', 'read_annotations',
@@ -139,7 +140,7 @@ def _bad_entry(ann, line_no, detail):
 def _read_lines(path):
     if not path.is_file():
         raise DataError(f'{path}: missing annotation file')
-    return [(i, line.strip()) for i, line in enumerate(path.read_text().splitlines(), 1)
+    return [(i, line.strip()) for i, line in enumerate(read_text(path).splitlines(), 1)
             if line.strip()]
 
 

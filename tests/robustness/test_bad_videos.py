@@ -122,3 +122,15 @@ def test_missing_annotation_list(videos, record):
     run = run_main('data_prep/build_video_index.py', '--root', root / 'no_such_folder')
     record('build_video_index.py', 'missing video folder',
            one_line_error(run, root / 'no_such_folder', 'no such directory'))
+
+
+def test_annotation_list_that_is_not_utf8(videos, tmp_path, record):
+    """A split list saved in Latin-1 (an accented class name): a DataError naming file and line."""
+    root, _ = videos
+    latin1 = root / 'trainlist03.txt'
+    latin1.write_bytes((root / 'trainlist01.txt').read_bytes() + 'caf\xe9/v_1.mp4 1\n'.encode(
+        'latin-1'))
+    lines = len((root / 'trainlist01.txt').read_text().splitlines())
+    with pytest.raises(DataError, match=re.escape(f'{latin1}:{lines + 1}: not valid UTF-8 text')):
+        VideoDataset(root, 'trainlist03.txt')
+    record('VideoDataset', 'annotation list not UTF-8 (Latin-1)', 'DataError naming file + line')
