@@ -1,12 +1,18 @@
-"""kNN against brute force; the linear probe on raw digits pixels."""
+"""kNN against brute force; the linear probe on raw digits pixels; feature extraction's progress
+bar."""
+import itertools
 import math
+import os.path as osp
 
 import pytest
 import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from mm_ssl.evaluation import knn_predict, linear_probe
+from conftest import DIGITS_CONFIGS, ROOT
+from mm_ssl.evaluation import build_model, extract_features, knn_predict, linear_probe
 
 
 def brute_force_knn(train, train_labels, test, num_classes, k, t):
@@ -41,3 +47,17 @@ def test_linear_probe_reaches_90_percent_on_raw_digit_pixels():
     acc = linear_probe(as_t(xtr, torch.float32), as_t(ytr, torch.long),
                        as_t(xte, torch.float32), as_t(yte, torch.long), num_classes=10, epochs=30)
     assert acc >= 90.0
+
+
+def test_feature_extraction_bar_leads_with_its_label(capsys):
+    cfg = Config.fromfile(osp.join(ROOT, DIGITS_CONFIGS['SimCLR']))
+    cfg.val_dataloader.batch_size = 16
+    model = build_model(cfg, device='cpu')
+    batches = list(itertools.islice(Runner.build_dataloader(cfg.val_dataloader), 2))
+    feats, labels = extract_features(model, batches, 'test')
+    assert len(feats) == len(labels) == 2 * 16
+    # mm_ssl.progress draws on stderr on a terminal, as plain lines on stdout elsewhere
+    out, err = capsys.readouterr()
+    draws = [draw.strip() for draw in (out + err).replace('\r', '\n').splitlines()]
+    assert any(draw.startswith('extracting features: test: 100%') and '2/2' in draw
+               for draw in draws), out + err

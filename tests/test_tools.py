@@ -13,6 +13,7 @@ from PIL import Image
 from conftest import DIGITS_CONFIGS, ROOT, tiny_config
 
 SIMCLR = DIGITS_CONFIGS['SimCLR']
+SIMIPU_DEMO = 'configs/simipu/simipu_voxelnet-r18_1xb2-cpu-demo_synthetic-kitti.py'
 
 
 def run_tool(*args, cwd=ROOT):
@@ -52,14 +53,60 @@ def test_train_writes_checkpoint_logs_and_tensorboard(pretrained):
     assert any('loss' in r for r in records)
 
 
-def test_eval_prints_accuracy_and_writes_json(pretrained):
+def test_eval_prints_accuracy_and_writes_json_named_by_settings(pretrained):
     _, ckpt = pretrained
     out = run_tool('tools/eval.py', SIMCLR, str(ckpt), '--protocol', 'knn', '--k', '20')
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'knn top-1:' in out.stdout
-    result = json.load(open(f'{ckpt}.knn.json'))
+    result = json.load(open(f'{ckpt}.knn-k20-t0.07.json'))
     assert result['protocol'] == 'knn' and 0 <= result['top1'] <= 100 and result['k'] == 20
     assert result['num_train'] == 1437 and result['num_test'] == 360
+    # a rerun with other settings is another file: the first result is kept
+    out = run_tool('tools/eval.py', SIMCLR, str(ckpt), '--k', '5', '--temperature', '0.1')
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.load(open(f'{ckpt}.knn-k5-t0.1.json'))['k'] == 5
+    assert json.load(open(f'{ckpt}.knn-k20-t0.07.json')) == result
+
+
+def test_eval_random_writes_under_work_dirs_not_the_source_tree(tmp_path):
+    configs = os.listdir(os.path.join(ROOT, 'configs/simclr'))
+    out = run_tool(os.path.join(ROOT, 'tools/eval.py'), os.path.join(ROOT, SIMCLR), 'random',
+                   '--protocol', 'linear', '--epochs', '2', cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.load(open(tmp_path / 'work_dirs/simclr_resnet18_1xb256-100e_digits'
+                            / 'random.linear-e2.json'))
+    assert result['checkpoint'] is None and result['epochs'] == 2 and result['protocol'] == 'linear'
+    assert os.listdir(os.path.join(ROOT, 'configs/simclr')) == configs
+
+
+def test_eval_det3d_fine_tunes_from_a_simipu_checkpoint(synthetic_kitti, tmp_path):
+    """A LiDAR config gets the detection-transfer protocol without asking; the detector starts
+    from the checkpoint's point encoder (its first loss, before any update, differs from the
+    random-init run's), and CHECKPOINT random fine-tunes from scratch."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mm_ssl.registry import MODELS
+    init_default_scope('mm_ssl')
+    torch.manual_seed(1)
+    model = MODELS.build(Config.fromfile(os.path.join(ROOT, SIMIPU_DEMO)).model)
+    ckpt = tmp_path / 'simipu.pth'
+    torch.save({'state_dict': model.state_dict()}, ckpt)
+    budget = ['--seeds', '1', '--iters', '2', '--labelled-frames', '2', '--device', 'cpu',
+              '--cfg-options', f'train_dataloader.dataset.data_root={synthetic_kitti}',
+              f'work_dir={tmp_path / "work"}']
+    runs = {}
+    for checkpoint, json_path in ((ckpt, f'{ckpt}.det3d-s1-i2-f2.json'),
+                                  ('random', tmp_path / 'work/random.det3d-s1-i2-f2.json')):
+        out = run_tool('tools/eval.py', SIMIPU_DEMO, str(checkpoint), *budget)
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert '| BEV AP R40 | Car |' in out.stdout and '| 3D AP R40 | mAP |' in out.stdout
+        runs[checkpoint] = json.load(open(json_path))
+        assert runs[checkpoint]['protocol'] == 'det3d' and len(runs[checkpoint]['runs']['ap']) == 1
+        assert 0 <= runs[checkpoint]['bev_mAP'] <= 100
+    losses = [run['runs']['loss'][0] for run in runs.values()]
+    assert len(losses[0]) == len(losses[1]) == 2 and losses[0][0] != losses[1][0]
+    assert runs[ckpt]['checkpoint'] == str(ckpt) and runs['random']['checkpoint'] is None
 
 
 def test_plot_logs_writes_png(pretrained, tmp_path):

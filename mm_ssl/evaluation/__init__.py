@@ -6,9 +6,10 @@ from .video import (evaluate_video, extract_clip_features, finetune, retrieval_r
 
 __all__ = ['extract_features', 'knn_predict', 'knn_accuracy', 'linear_probe', 'evaluate_video',
            'extract_clip_features', 'finetune', 'retrieval_recall', 'video_level']
-from .protocols import build_model, evaluate  # noqa: E402
+from .protocols import (build_model, detection_transfer, evaluate,  # noqa: E402
+                        supported_protocols)
 
-__all__ += ['build_model', 'evaluate']
+__all__ += ['build_model', 'evaluate', 'detection_transfer', 'supported_protocols']
 from .health import (alignment, effective_rank, normalized_std, singular_values,  # noqa: E402
                      uniformity)
 

@@ -1,14 +1,30 @@
-"""Frozen-encoder evaluation of a config's model on its own train / test data."""
+"""Evaluation of a config's pretrained encoder on the config's own data: kNN and a linear probe on
+frozen image features, or 3D detection transfer for a point encoder."""
+import os.path as osp
+
 import torch
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mm_ssl.engine.checkpoint import check_matches, read_checkpoint
+from mm_ssl.errors import ConfigError
 from mm_ssl.registry import MODELS
 
+from .det3d_transfer import VoxelCenterDetector, compare_transfer, encoder_state
 from .features import extract_features
 from .knn import knn_accuracy
 from .linear import linear_probe
+
+
+def supported_protocols(cfg) -> tuple[str, ...]:
+    """The protocols that apply to ``cfg``: ``det3d`` for a model with a ``point_encoder``
+    (SimIPU, LiDAR), ``knn`` and ``linear`` for one whose config lists its labelled training
+    images (``val_cfg.memory_dataloader``), none otherwise (the video configs)."""
+    if cfg.model.get('point_encoder') is not None:
+        return ('det3d',)
+    if (cfg.get('val_cfg') or {}).get('memory_dataloader') is not None:
+        return ('knn', 'linear')
+    return ()
 
 
 def build_model(cfg, checkpoint: str | None = None, device: str | None = None):
@@ -28,6 +44,9 @@ def evaluate(cfg, model, protocols=('knn', 'linear'), k: int = 200, temperature:
              linear_epochs: int = 100, verbose: bool = True) -> dict:
     """Top-1 accuracy (%) of each protocol. The training images come from the kNN memory loader
     (no augmentation), the queries from ``val_dataloader``."""
+    if 'knn' not in supported_protocols(cfg):
+        raise ConfigError('kNN and linear evaluation need val_cfg.memory_dataloader (the labelled '
+                          'training images), which the config lacks')
     init_default_scope(cfg.get('default_scope', 'mm_ssl'))
     train_loader = Runner.build_dataloader(cfg.val_cfg.memory_dataloader)
     test_loader = Runner.build_dataloader(cfg.val_dataloader)
@@ -43,3 +62,32 @@ def evaluate(cfg, model, protocols=('knn', 'linear'), k: int = 200, temperature:
         results['linear_top1'] = linear_probe(train_feats, train_labels, test_feats, test_labels,
                                               num_classes, epochs=linear_epochs)
     return results
+
+
+def detection_transfer(cfg, checkpoint: str | None = None, seeds: int = 3, iters: int = 150,
+                       labelled_frames: int = 16, frozen_encoder: bool = False,
+                       device: str = 'cpu', log=print) -> dict:
+    """BEV / 3D AP of the in-suite detector (:class:`VoxelCenterDetector`) fine-tuned from the
+    point encoder of ``checkpoint`` (from scratch when None) on the config's own data and grid:
+    ``train_dataloader.dataset.data_root``'s first ``labelled_frames`` ``train`` frames, scored on
+    its ``val`` frames, on the voxel grid of ``model.data_preprocessor`` (the grid the encoder
+    was pretrained on). One run per seed ``0 .. seeds - 1``; see
+    :func:`~mm_ssl.evaluation.det3d_transfer.compare_transfer` for the recipe.
+
+    Returns:
+        ``{name: {'ap': [per-seed AP], 'loss': [per-seed losses], 'seconds': s}}`` with one
+        entry, named after the checkpoint's file (``'random init'`` when None), as
+        :func:`~mm_ssl.evaluation.det3d_transfer.transfer_table` takes it.
+    """
+    grid = cfg.model.data_preprocessor
+    state, name = None, 'random init'
+    if checkpoint is not None:
+        state, name = encoder_state(checkpoint), osp.basename(checkpoint)
+        # a point encoder of another architecture is one line naming the keys, not a traceback
+        # from load_state_dict
+        check_matches(VoxelCenterDetector(grid.voxel_size, grid.point_range).encoder.state_dict(),
+                      state, checkpoint)
+    return compare_transfer(cfg.train_dataloader.dataset.data_root, grid.voxel_size,
+                            grid.point_range, {name: state}, seeds=range(seeds), iters=iters,
+                            labelled_frames=labelled_frames, freeze_encoder=frozen_encoder,
+                            device=device, log=log)
