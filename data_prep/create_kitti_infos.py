@@ -12,9 +12,14 @@ none). Writes ``<out>/{kitti,waymo}_infos_<split>.pkl`` =
 ``img_path`` / ``height`` / ``width`` where the image folder exists, ``lidar_points``, ``instances``
 with camera-frame ``bbox_3d`` = (x, y, z, l, h, w, ry) bottom centre), and
 ``<split folder>/velodyne_reduced/*.bin``: the points whose projection into the reference image
-(KITTI image_2, Waymo image_0 = FRONT) has positive depth and lies in [0, W) x [0, H).
-``num_lidar_pts`` counts those points per box, as mmdet3d does; DontCare objects get label -1,
-index -1 and ``num_lidar_pts`` -1.
+(KITTI image_2, Waymo image_0 = FRONT) lies at least 1 mm in front of the camera and between the
+first and last pixel centres, 0 <= u <= W - 1, 0 <= v <= H - 1: the rule by which SimIPU pairs a
+point with a pixel, so every point of these clouds has one. (mmdet3d's converter keeps the
+frustum of [0, W] x [0, H] up to 100 m depth: a half-pixel strip more on two edges, ~0.3% of the
+points, and no points beyond 100 m.) ``num_lidar_pts`` counts those points per box in mmdet3d's
+box (bottom centre mapped to the LiDAR frame, height along LiDAR z:
+``mm_ssl.datasets.kitti_io.mmdet3d_counting_boxes``); DontCare objects get label -1, index -1
+and ``num_lidar_pts`` -1.
 
 KITTI: 4 float32 channels per point, cameras 0-3. Waymo (mmdet3d's converter): 6 channels
 (x, y, z, intensity, elongation, timestamp; datasets use the first 5), cameras 0-4, calib
@@ -30,11 +35,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mm_ssl.datasets.kitti_io import (CAMERA_KEYS, camera_box_to_lidar, lidar2cam, lidar2img,
+from mm_ssl.datasets.kitti_io import (CAMERA_KEYS, lidar2cam, lidar2img, mmdet3d_counting_boxes,
                                       points_in_lidar_boxes, project_points, read_calib,
                                       read_label, read_points, read_text, velo_to_cam)
 from mm_ssl.engine.cli import exit_on_error
 from mm_ssl.errors import DataError
+from mm_ssl.ops.projection import seen_by_camera
 from mm_ssl.progress import progress
 
 CLASSES = dict(kitti=('Pedestrian', 'Cyclist', 'Car', 'Van', 'Truck', 'Person_sitting', 'Tram',
@@ -62,11 +68,10 @@ def image_size(path):
 
 
 def in_image(xyz, lidar2img, width, height):
-    """Points in front of the camera whose projection lies in [0, W) x [0, H)."""
-    with np.errstate(divide='ignore', invalid='ignore'):  # depth 0: masked by depth > 0
+    """Points that have a pixel, by SimIPU's rule (:func:`seen_by_camera`)."""
+    with np.errstate(divide='ignore', invalid='ignore'):  # depth 0: masked by the depth test
         uv, depth = project_points(xyz.astype(np.float64), lidar2img)
-    u, v = uv.T
-    return (depth > 0) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    return seen_by_camera(uv, depth, (height, width))
 
 
 def difficulty(obj):
@@ -82,8 +87,8 @@ def instances(objects, calib, camera, reduced_xyz, classes):
     """mmdet3d instance dicts of one frame's label objects."""
     cam_boxes = np.array([[*o['location'], o['dimensions'][2], *o['dimensions'][:2],
                            o['rotation_y']] for o in objects]).reshape(-1, 7)  # hwl -> lhw
-    lidar_boxes = camera_box_to_lidar(cam_boxes, lidar2cam(calib, camera))
-    inside = points_in_lidar_boxes(reduced_xyz, lidar_boxes)
+    inside = points_in_lidar_boxes(reduced_xyz,
+                                   mmdet3d_counting_boxes(cam_boxes, lidar2cam(calib, camera)))
     centre = cam_boxes[:, :3].copy()
     centre[:, 1] -= cam_boxes[:, 4] / 2  # gravity centre: y points down
     centre_2d, depth = project_points(centre, calib[f'P{camera}'])

@@ -58,8 +58,9 @@ def camera_matrix(tx, rng):
 
 
 def kitti_calib(rng):
-    """KITTI file-shaped matrices. Rotations only about the vertical axis, so camera boxes are
-    exactly LiDAR boxes and the in-box counts can be checked in the camera frame."""
+    """KITTI file-shaped matrices, rotated about the vertical axis: mmdet3d's counting box
+    (yaw -ry - pi/2) then turns against the labelled one by the calibration's yaw, which changes
+    the counts of :func:`brute_force_in_box` (mmdet3d's rule) against the labelled box's."""
     tr = np.concatenate([AXES @ rot(2, rng.uniform(-.05, .05)), [[0.05], [-0.08], [-0.27]]], 1)
     return dict(P0=camera_matrix(0, rng), P1=camera_matrix(-.54, rng), P2=camera_matrix(.06, rng),
                 P3=camera_matrix(-.47, rng), R0_rect=rot(1, rng.uniform(-.02, .02)),
@@ -132,17 +133,22 @@ def brute_force_frustum(points, calib):
     m = hand_lidar2img(calib)
     for p in points.astype(np.float64):
         x = m @ np.r_[p[:3], 1]
-        keep.append(x[2] > 0 and 0 <= x[0] / x[2] < W and 0 <= x[1] / x[2] < H)
+        keep.append(x[2] > 1e-3 and 0 <= x[0] / x[2] <= W - 1 and 0 <= x[1] / x[2] <= H - 1)
     return points[np.array(keep)]
 
 
 def brute_force_in_box(points, calib, loc, hwl, ry):
+    """mmdet3d's count: the bottom centre mapped to the LiDAR frame, the box standing on it along
+    LiDAR z with yaw -ry - pi/2 (box_camera_to_lidar + points_in_rbbox, origin (0.5, 0.5, 0))."""
     lidar2cam = h4(calib['R0_rect']) @ h4(calib['Tr_velo_to_cam'])
+    bottom = (np.linalg.inv(lidar2cam) @ np.r_[loc, 1])[:3]
+    yaw = -ry - np.pi / 2
     count = 0
     for p in points.astype(np.float64):
-        cam = (lidar2cam @ np.r_[p[:3], 1])[:3]
-        lx, ly, lz = rot(1, ry).T @ (cam - loc)  # box frame: length, down, width
-        count += abs(lx) <= hwl[2] / 2 and -hwl[0] <= ly <= 0 and abs(lz) <= hwl[1] / 2
+        dx, dy, dz = p[:3] - bottom
+        along = dx * np.cos(yaw) + dy * np.sin(yaw)
+        across = -dx * np.sin(yaw) + dy * np.cos(yaw)
+        count += abs(along) <= hwl[2] / 2 and abs(across) <= hwl[1] / 2 and 0 <= dz <= hwl[0]
     return count
 
 
@@ -306,7 +312,7 @@ def check_frame(split_dir, frame, info, truth, labelled):
     assert 100 < len(reduced) < len(truth['points'])
     np.testing.assert_array_equal(reduced, expected)
     uv, depth = project_points(reduced[:, :3].astype(np.float64), hand_lidar2img(calib))
-    assert (depth > 0).all() and (uv >= 0).all() and (uv < [W, H]).all()
+    assert (depth > 1e-3).all() and (uv >= 0).all() and (uv <= [W - 1, H - 1]).all()
     if not labelled:
         assert info['instances'] == []
         return

@@ -17,20 +17,34 @@ def project_points(xyz, lidar2img):
     return cam[:, :2] / depth[:, None], depth
 
 
+MIN_DEPTH = 1e-3   # metres in front of the camera: nearer points have no stable pixel
+
+
+def seen_by_camera(uv, depth, image_hw: tuple[int, int], min_depth: float = MIN_DEPTH):
+    """The one rule for "this point has a pixel", shared by SimIPU's 2D-3D pairs and the
+    ``velodyne_reduced`` clouds of the info files: in front of the camera and projecting between
+    the first and the last pixel centre, ``0 <= u <= W - 1``, ``0 <= v <= H - 1``, where bilinear
+    sampling reads only real pixels. numpy or torch.
+
+    Shape:
+        uv: (N, 2), depth: (N,); returns (N,) bool.
+    """
+    h, w = image_hw
+    u, v = uv[:, 0], uv[:, 1]
+    return (depth > min_depth) & (u >= 0) & (u <= w - 1) & (v >= 0) & (v <= h - 1)
+
+
 def project_into_image(xyz: torch.Tensor, lidar2img: torch.Tensor, image_hw: tuple[int, int],
-                       min_depth: float = 1e-3):
-    """:func:`project_points` plus which points are seen: positive depth and inside the image.
-    Unlike SimIPU's official code, points behind the camera or outside the frame must not be
-    paired with a pixel.
+                       min_depth: float = MIN_DEPTH):
+    """:func:`project_points` plus which points are seen (:func:`seen_by_camera`). Unlike
+    SimIPU's official code, points behind the camera or outside the frame must not be paired
+    with a pixel.
 
     Shape:
         xyz: (N, 3); lidar2img: (4, 4); returns uv (N, 2), depth (N,), valid (N,) bool.
     """
     uv, depth = project_points(xyz, lidar2img.to(xyz.dtype))
-    h, w = image_hw
-    valid = (depth > min_depth) & (uv[:, 0] >= 0) & (uv[:, 0] <= w - 1) \
-        & (uv[:, 1] >= 0) & (uv[:, 1] <= h - 1)
-    return uv, depth, valid
+    return uv, depth, seen_by_camera(uv, depth, image_hw, min_depth)
 
 
 def sample_at_pixels(feature_map: torch.Tensor, uv: torch.Tensor,
