@@ -84,3 +84,15 @@ def one_line_error(run, *fragments):
         assert str(fragment) in errors[0], (fragment, errors[0])
     assert not run.network, run.network
     return f'exit 2, 1 line ({run.how}, {run.seconds:.1f} s)'
+
+
+def usage_error(run, *fragments):
+    """Assert argparse's usage error: exit status 2, the usage and one ``PROG: error: ...`` line
+    holding every fragment, no traceback."""
+    assert run.returncode == 2, (run.returncode, run.stderr[-3000:])
+    errors = [line for line in run.stderr.splitlines() if ': error: ' in line]
+    assert len(errors) == 1 and 'Traceback' not in run.stderr, run.stderr[-3000:]
+    assert run.stderr.startswith('usage: '), run.stderr[-3000:]
+    for fragment in fragments:
+        assert str(fragment) in errors[0], (fragment, errors[0])
+    return f'exit 2, usage + 1 line ({run.how}, {run.seconds:.1f} s)'

@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 
 from mm_ssl.registry import MODELS
 
-from .harness import ROOT, one_line_error, run_main
+from .harness import ROOT, one_line_error, run_main, usage_error
 
 EVAL = 'tools/eval.py'
 SIMCLR = f'{ROOT}/configs/simclr/simclr_resnet18_1xb256-100e_digits.py'   # the model `trained` has
@@ -26,16 +26,6 @@ BAD_SETTINGS = {  # case: (arguments, the option argparse names, what it says)
 
 def folder_contents(folder):
     return {path.name: path.read_bytes() for path in folder.iterdir()}
-
-
-def usage_error(run, option, message):
-    """Assert argparse's refusal: exit status 2, its last line ``<prog>: error: argument
-    OPTION: MESSAGE`` after the usage, no traceback. Returns the outcome."""
-    assert run.returncode == 2, (run.returncode, run.stderr[-3000:])
-    assert run.stderr.startswith('usage: ') and 'Traceback' not in run.stderr, run.stderr[-3000:]
-    last = run.stderr.strip().splitlines()[-1]
-    assert last.endswith(f': error: argument {option}: {message}'), last
-    return f'usage error naming {option}, exit 2 ({run.how}, {run.seconds:.1f} s)'
 
 
 def saved_model(config, path):
@@ -56,7 +46,7 @@ def test_setting_out_of_range(trained, tmp_path, case, record):
     before = folder_contents(tmp_path)
     args, option, message = BAD_SETTINGS[case]
     run = run_main(EVAL, SIMCLR, ckpt, *args)
-    record('eval.py', f'--{case}', usage_error(run, option, message)
+    record('eval.py', f'--{case}', usage_error(run, f'argument {option}: {message}')
            + '; no JSON written')
     assert folder_contents(tmp_path) == before
 

@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mm_ssl.engine.cli import RUNNER_KEYS, check_config, exit_on_error
 from mm_ssl.registry import MODELS
 
-from .harness import ROOT, one_line_error, run_main, run_tool
+from .harness import ROOT, one_line_error, run_main, run_tool, usage_error
 
 TRAIN, EVAL, EXPORT = 'tools/train.py', 'tools/eval.py', 'tools/export_backbone.py'
 SIMCLR = f'{ROOT}/configs/simclr/simclr_resnet18_1xb256-100e_digits.py'
@@ -155,18 +155,6 @@ def test_read_only_work_dir_fails_before_training(trained, tmp_path, record):
     assert 'Iter(train)' not in run.stdout
     assert {p.name: digest(p) for p in work.rglob('*') if p.is_file()} == before
     record('train.py', 'read-only work dir', outcome + '; before any training')
-
-
-def usage_error(run, *fragments):
-    """Assert argparse's usage error: exit status 2, the usage and one ``PROG: error: ...`` line
-    holding every fragment, no traceback."""
-    assert run.returncode == 2, (run.returncode, run.stderr[-3000:])
-    errors = [line for line in run.stderr.splitlines() if ': error: ' in line]
-    assert len(errors) == 1 and 'Traceback' not in run.stderr, run.stderr[-3000:]
-    assert run.stderr.startswith('usage: '), run.stderr[-3000:]
-    for fragment in fragments:
-        assert str(fragment) in errors[0], (fragment, errors[0])
-    return f'exit 2, usage + 1 line ({run.how}, {run.seconds:.1f} s)'
 
 
 @pytest.mark.parametrize('content', [b'', b'hello, not a checkpoint\n'], ids=['empty', 'text'])

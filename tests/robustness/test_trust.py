@@ -14,7 +14,9 @@ from mm_ssl.datasets.safe_pickle import load_data_pickle
 from mm_ssl.engine.checkpoint import read_checkpoint
 from mm_ssl.errors import CheckpointError, DataError
 
-from .harness import NO_NETWORK, one_line_error, run_main, run_tool
+from .harness import NO_NETWORK, ROOT, one_line_error, run_main, run_tool
+
+SIMCLR = f'{ROOT}/configs/simclr/simclr_resnet18_1xb256-100e_digits.py'
 
 IO_OPEN = r'_?io\.open'   # Python 3.12 pickles io.open as _io.open
 
@@ -48,7 +50,7 @@ def test_pickled_object_is_refused_not_run(trained, booby_trapped, tmp_path, rec
     record('read_checkpoint', 'checkpoint holding a pickled object', 'CheckpointError, not run')
     for tool, args in (('tools/train.py', (config, '--work-dir', tmp_path / 'w', '--resume',
                                            path)),
-                       ('tools/eval.py', (config, path, '--out', tmp_path / 'knn.json')),
+                       ('tools/eval.py', (SIMCLR, path, '--out', tmp_path / 'knn.json')),
                        ('tools/export_backbone.py', (path, '--format', 'torchvision', '--out',
                                                      tmp_path / 'r.pth'))):
         run = run_main(tool, *args)
