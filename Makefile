@@ -28,6 +28,8 @@ $(STAMP): setup.cfg pyproject.toml
 	# pinned: these two install from local disk; an unpinned torch downloads gigabytes
 	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
 	$(PIP) install -q -e ".[dev]"
+	# the Waymo protos alone: its declared dependencies pin TensorFlow 2.13 and numpy 1.23
+	$(PIP) install -q --no-deps waymo-open-dataset-tf-2-12-0==1.6.7
 	@echo "compiling mm_ssl's CPU sparse-conv kernels (about 40 s, once per machine)"
 	$(PY) -c "from mm_ssl.ops.sparse_conv import cpu_kernels; cpu_kernels()"
 	touch $(STAMP)
