@@ -1,66 +1,100 @@
 """Convert Waymo Open Dataset (v1.x perception) segments to the KITTI layout that
 ``create_kitti_infos.py --waymo`` reads, for pretraining (images, calibration, points; no labels:
-use mmdet3d's converter when you need boxes).
+use mmdet3d's converter when you need boxes). No TensorFlow: records, protos and range images are
+read by mm_ssl.datasets.waymo (protos from ``pip install --no-deps waymo-open-dataset-tf-2-12-0``).
 
     python data_prep/waymo_to_kitti.py --root waymo/training --out data/waymo_kitti \\
-        --split training
+        [--split training] [--workers N]
 
-Needs the optional ``waymo-open-dataset`` package (TensorFlow based). Without it the script prints
-what to install and exits with status 2. This conversion path could not be run where the project
-is developed (the package is not installed there): treat it as untested and compare a few frames
-with mmdet3d's converter before a long run.
+Reads every ``--root/*.tfrecord`` (sorted by name): per frame, the five LiDARs' range images
+(both returns; the TOP LiDAR's per-pixel pose for ego-motion compensation), the camera images
+(JPEG) and the camera calibrations. Writes, per frame id ``<prefix><segment:03d><frame:03d>``
+(prefix 0 training, 1 validation, 2 testing; training and validation both go to ``training/``,
+as with mmdet3d):
 
-Output, per frame id ``<prefix><segment:03d><frame:03d>`` (prefix 0 training, 1 validation,
-2 testing; training and validation both go to ``training/``, as with mmdet3d):
-``{training,testing}/image_{0..4}/<id>.jpg`` (0 = FRONT), ``calib/<id>.txt`` with ``P0..P4``,
-identity ``R0_rect``, ``Tr_velo_to_cam_0..4``, ``velodyne/<id>.bin`` float32 (x, y, z, intensity,
-elongation, time) in the vehicle frame, both returns of all five LiDARs, and the ids in
-``ImageSets/{train,val,test}.txt``. Unlike mmdet3d (absolute microseconds, which float32 cannot
-hold), the time channel is seconds since the segment's first frame.
+    {training,testing}/image_{0..4}/<id>.jpg   the JPEG as stored (0 = FRONT)
+    {training,testing}/calib/<id>.txt          P0..P4, identity R0_rect, Tr_velo_to_cam_0..4
+    {training,testing}/velodyne/<id>.bin       float32 (x, y, z, intensity, elongation, time)
+    ImageSets/{train,val,test}.txt             the ids of the split
+
+Points are in the vehicle frame at the frame's timestamp, first returns of all LiDARs then second
+returns, as mmdet3d's converter writes them. Unlike mmdet3d (absolute microseconds, which float32
+cannot hold), time is seconds since the segment's first frame. Camera distortion is dropped, as
+mmdet3d does (the layout has no place for it).
+
+Resumable: a frame whose ``velodyne/<id>.bin`` exists is skipped (each file is written to a
+temporary name and renamed, the ``.bin`` last). A truncated record, a bad CRC, a frame without the
+TOP LiDAR or a camera without calibration stop the run with an ``error:`` line naming the segment
+and the frame.
 """
 import argparse
-import sys
+import os
+from functools import partial
+from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 
-MISSING = """waymo_to_kitti.py needs the optional Waymo Open Dataset package (and TensorFlow):
-    pip install waymo-open-dataset-tf-2-12-0
-(or the build matching your TensorFlow; its wheels target older Pythons, so a separate virtual
-environment may be needed). It writes, under --out:
-    training/ or testing/  image_0..4/<id>.jpg  calib/<id>.txt  velodyne/<id>.bin (6 x float32)
-    ImageSets/train.txt, val.txt or test.txt
-then run: python data_prep/create_kitti_infos.py --root <out> --waymo"""
+from mm_ssl.datasets.waymo import CAMERA_NAMES, WaymoSegment, frame_points, kitti_calibration
+from mm_ssl.engine.cli import exit_on_error
+from mm_ssl.errors import DataError
+from mm_ssl.progress import progress
+
 SPLITS = dict(training=('0', 'training', 'train'), validation=('1', 'training', 'val'),
               testing=('2', 'testing', 'test'))
-# Waymo camera frame (x forward, y left, z up) -> KITTI camera frame (x right, y down, z forward)
-WAYMO_TO_KITTI_CAM = np.array([[0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0], [0, 0, 0, 1.0]])
+MAX_INDEX = 1000  # segment and frame numbers have 3 digits in the ids
+FRAMES_PER_TASK = 10  # frames converted per worker task: one progress step
 
 
-def calib_text(frame):
-    lines, transforms = [], []
-    for cam in sorted(frame.context.camera_calibrations, key=lambda c: c.name):
-        fu, fv, cu, cv = cam.intrinsic[:4]
-        lines.append(f'P{cam.name - 1}: ' + ' '.join(
-            map(str, [fu, 0, cu, 0, 0, fv, cv, 0, 0, 0, 1, 0])))
-        cam_to_vehicle = np.array(cam.extrinsic.transform).reshape(4, 4)
-        tr = WAYMO_TO_KITTI_CAM @ np.linalg.inv(cam_to_vehicle)
-        transforms.append(f'Tr_velo_to_cam_{cam.name - 1}: ' + ' '.join(map(str, tr[:3].ravel())))
-    return '\n'.join(lines + ['R0_rect: 1 0 0 0 1 0 0 0 1'] + transforms) + '\n'
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, then rename: a killed run leaves no partial
+    file under the final name."""
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
-def points(frame, frame_utils, t0):
-    range_images, projections, *_, top_pose = \
-        frame_utils.parse_range_image_and_camera_projection(frame)
-    clouds = []
-    for ri_index in (0, 1):
-        # keep_polar_features: columns (range, intensity, elongation, x, y, z), vehicle frame
-        per_lidar, _ = frame_utils.convert_range_image_to_point_cloud(
-            frame, range_images, projections, top_pose, ri_index=ri_index, keep_polar_features=True)
-        clouds.extend(per_lidar)
-    p = np.concatenate(clouds)
-    t = np.full(len(p), (frame.timestamp_micros - t0) * 1e-6)
-    return np.column_stack([p[:, 3:6], p[:, 1], p[:, 2], t]).astype(np.float32)
+def calib_text(calib: dict) -> str:
+    """KITTI calib file text, numbers as Python's shortest round-trip repr."""
+    return ''.join(f'{key}: ' + ' '.join(repr(float(x)) for x in value.ravel()) + '\n'
+                   for key, value in calib.items())
+
+
+def convert_frame(frame, t0_micros: int, out: Path, frame_id: str) -> None:
+    """Write one frame's images, calibration and points (the points last)."""
+    calib = kitti_calibration(frame)
+    for image in frame.images:
+        if f'P{image.name - 1}' not in calib:
+            raise DataError(f'camera {CAMERA_NAMES.get(image.name, image.name)} has an image but '
+                            'no calibration in frame.context.camera_calibrations')
+    points = frame_points(frame)
+    time = (frame.timestamp_micros - t0_micros) * 1e-6
+    cloud = np.column_stack([points.xyz, points.intensity, points.elongation,
+                             np.full(len(points.xyz), time)]).astype(np.float32)
+    for image in frame.images:
+        write_atomic(out / f'image_{image.name - 1}' / f'{frame_id}.jpg', image.image)
+    write_atomic(out / 'calib' / f'{frame_id}.txt', calib_text(calib).encode())
+    write_atomic(out / 'velodyne' / f'{frame_id}.bin', cloud.tobytes())
+
+
+def convert_frames(task, out, prefix):
+    """Convert frames ``first..last-1`` of segment number ``s`` (a worker task); frames already
+    written are skipped. Returns (frames in the task, frames converted)."""
+    path, s, first, last = task
+    segment, converted = WaymoSegment(path), 0
+    t0 = None
+    for f in range(first, last):
+        frame_id = f'{prefix}{s:03d}{f:03d}'
+        if (out / 'velodyne' / f'{frame_id}.bin').is_file():
+            continue
+        t0 = segment.frame(0).timestamp_micros if t0 is None else t0
+        frame = segment.frame(f)
+        try:
+            convert_frame(frame, t0, out, frame_id)
+        except DataError as exc:
+            raise DataError(f'{path}: frame {f}: {exc}') from None
+        converted += 1
+    return last - first, converted
 
 
 def main(argv=None):
@@ -71,43 +105,64 @@ def main(argv=None):
     # deprecated spellings; argparse's required= would not count them, hence the check below
     parser.add_argument('--load-dir', dest='root', help=argparse.SUPPRESS)
     parser.add_argument('--out-dir', dest='out', help=argparse.SUPPRESS)
-    parser.add_argument('--split', choices=list(SPLITS), default='training')
+    parser.add_argument('--split', choices=list(SPLITS), default='training',
+                        help='which Waymo split --root holds (sets the id prefix and list)')
+    parser.add_argument('--workers', type=int, default=1, help='processes converting frames')
     args = parser.parse_args(argv)
     if not (args.root and args.out):
         parser.error('the following arguments are required: --root, --out')
-    try:
-        import tensorflow as tf
-        from waymo_open_dataset import dataset_pb2
-        from waymo_open_dataset.utils import frame_utils
-    except ImportError as exc:
-        print(f'{MISSING}\n({exc})', file=sys.stderr)
-        return 2
+    root, out_root = Path(args.root).expanduser(), Path(args.out).expanduser()
     prefix, folder, list_name = SPLITS[args.split]
-    out = Path(args.out) / folder
+    paths = sorted(root.glob('*.tfrecord'))
+    if not paths:
+        raise DataError(f'{root}: no *.tfrecord segment files')
+    if len(paths) > MAX_INDEX:
+        raise DataError(f'{root}: {len(paths)} segments, but frame ids hold 3 digits of segment '
+                        f'number: convert at most {MAX_INDEX} per --out')
+    segments = [WaymoSegment(p) for p in paths]  # finds truncated files before any work
+    for segment in segments:
+        if len(segment) > MAX_INDEX:
+            raise DataError(f'{segment.path}: {len(segment)} frames, more than the {MAX_INDEX} '
+                            'that 3-digit frame numbers in the ids hold')
+    out = out_root / folder
     for sub in ['calib', 'velodyne'] + [f'image_{i}' for i in range(5)]:
         (out / sub).mkdir(parents=True, exist_ok=True)
-    segments = sorted(Path(args.root).glob('*.tfrecord'))
-    ids = []
-    for s, segment in enumerate(segments):
-        t0 = None
-        for f, record in enumerate(tf.data.TFRecordDataset(str(segment), compression_type='')):
-            frame = dataset_pb2.Frame()
-            frame.ParseFromString(bytearray(record.numpy()))
-            t0 = frame.timestamp_micros if t0 is None else t0
-            frame_id = f'{prefix}{s:03d}{f:03d}'
-            for image in frame.images:
-                (out / f'image_{image.name - 1}' / f'{frame_id}.jpg').write_bytes(image.image)
-            (out / 'calib' / f'{frame_id}.txt').write_text(calib_text(frame))
-            points(frame, frame_utils, t0).tofile(out / 'velodyne' / f'{frame_id}.bin')
-            ids.append(frame_id)
-        print(f'[{s + 1}/{len(segments)}] {segment.name}: {len(ids)} frames so far', flush=True)
-    image_sets = Path(args.out) / 'ImageSets'
-    image_sets.mkdir(parents=True, exist_ok=True)
-    (image_sets / f'{list_name}.txt').write_text(''.join(f'{i}\n' for i in ids))
-    print(f'{len(ids)} frames -> {out}; next: python data_prep/create_kitti_infos.py '
-          f'--root {args.out} --waymo')
-    return 0
+    tasks = [(str(seg.path), s, first, min(first + FRAMES_PER_TASK, len(seg)))
+             for s, seg in enumerate(segments) for first in range(0, len(seg), FRAMES_PER_TASK)]
+    total = sum(len(seg) for seg in segments)
+    work = partial(convert_frames, out=out, prefix=prefix)
+    converted = 0
+    with Pool(args.workers) if args.workers > 1 else _Inline() as pool:
+        bar = progress(desc=f'converting {len(segments)} Waymo segments', total=total,
+                       unit='frame')
+        for done, written in pool.imap_unordered(work, tasks):
+            converted += written
+            bar.update(done)
+        bar.close()
+    ids = [f'{prefix}{s:03d}{f:03d}' for s, seg in enumerate(segments) for f in range(len(seg))]
+    (out_root / 'ImageSets').mkdir(exist_ok=True)
+    write_atomic(out_root / 'ImageSets' / f'{list_name}.txt', ''.join(f'{i}\n' for i in ids)
+                 .encode())
+    print(f'{total} frames of {len(segments)} segments in {out} ({converted} converted, '
+          f'{total - converted} already there); next: python data_prep/create_kitti_infos.py '
+          f'--root {out_root} --waymo')
+    return dict(frames=total, converted=converted, ids=ids)
+
+
+class _Inline:
+    """``Pool``'s ``imap_unordered`` in this process (one worker: no pickling, plain tracebacks)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @staticmethod
+    def imap_unordered(fn, tasks):
+        return map(fn, tasks)
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    with exit_on_error():
+        main()
