@@ -6,7 +6,10 @@ follows the published conversion, ``waymo_open_dataset/utils/range_image_utils.p
 (``compute_inclination``, ``compute_range_image_polar``, ``compute_range_image_cartesian``) and
 ``frame_utils.convert_range_image_to_point_cloud``; the protos are the official ``dataset_pb2``
 (``pip install --no-deps waymo-open-dataset-tf-2-12-0``: a namespace package that imports with
-``protobuf`` alone).
+``protobuf`` alone). Checked against ``frame_utils`` itself (TensorFlow 2.21, reading the files of
+:mod:`mm_ssl.datasets.synthetic_waymo` with its own TFRecord reader): the same points in the same
+order, identical range / intensity / elongation and camera projections, coordinates within
+2.3e-5 m (TensorFlow computes in float32, this module in float64).
 
 TFRecord file (TensorFlow's ``record_writer.cc``), one record per ``Frame``::
 
