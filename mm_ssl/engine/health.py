@@ -1,4 +1,4 @@
-"""A training hook that watches the representation for collapse."""
+"""Training hooks that watch the representation, and a task head, for collapse."""
 import os.path as osp
 from contextlib import contextmanager
 
@@ -154,3 +154,110 @@ class RepresentationHealthHook(Hook):
                    ylabel='sigma / sigma_max')
         axes[0].legend(fontsize='small')
         fig.savefig(osp.join(runner.work_dir, 'health_spectrum.png'), dpi=80)
+
+
+@HOOKS.register_module()
+class TaskHeadHealthHook(Hook):
+    """Watches the classification head of a pretext task (order verification / prediction:
+    Shuffle and Learn, OPN, VCOP) for the failure that the representation's rank does not show: a
+    head whose ReLU units have all died. Its logits then equal the last layer's bias whatever the
+    input, the loss sits at its chance value and the encoder gets no gradient, so the run
+    continues for its whole budget and learns nothing.
+
+    Measured on each training batch during the training step itself (forward hooks on the head
+    and its ReLUs, a gradient hook on the head's input; no extra forward pass), and checked every
+    ``interval`` iterations:
+
+    - ``active_units``: the share of the head's hidden units (outputs of its ReLUs) that are
+      positive for at least one sample of the batch;
+    - ``logit_std``: the standard deviation of the logits over the batch, mean over the classes
+      (0 when the logits no longer depend on the input);
+    - ``grad_into_encoder``: the L2 norm of the loss' gradient with respect to the head's input,
+      the encoder features: what the task sends back into the encoder.
+
+    They go to the message hub as ``train/head_health/<name>``. Training stops with
+    :class:`RepresentationCollapseError`, naming what died, when at ``patience`` consecutive checks
+    ``active_units < min_active_share``, ``logit_std <= min_logit_std`` or ``grad_into_encoder
+    <= min_grad_norm``.
+
+    Config: ``custom_hooks = [dict(type='TaskHeadHealthHook', interval=10)]``
+    """
+
+    def __init__(self, interval: int = 10, head: str = 'head', min_active_share: float = 0.05,
+                 min_logit_std: float = 1e-6, min_grad_norm: float = 1e-12, patience: int = 3):
+        if min(interval, patience) < 1:
+            raise ConfigError('TaskHeadHealthHook: interval and patience must be >= 1, got '
+                              f'{interval} and {patience}')
+        self.interval, self.head_name, self.patience = interval, head, patience
+        self.min_active_share, self.min_logit_std = min_active_share, min_logit_std
+        self.min_grad_norm = min_grad_norm
+        self.bad_checks = 0
+        self.batch = {}     # the last training step's measurements
+        self.handles = []
+
+    def before_train(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        head = getattr(model, self.head_name, None)
+        if not isinstance(head, torch.nn.Module):
+            raise ConfigError(f'TaskHeadHealthHook: {type(model).__name__} has no head module '
+                              f'{self.head_name!r} to watch')
+        self.relus = [m for m in head.modules() if isinstance(m, torch.nn.ReLU)]
+        self.handles = [head.register_forward_hook(self._watch_head)]
+        self.handles += [m.register_forward_hook(self._watch_units) for m in self.relus]
+
+    def after_train(self, runner) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+    def _watch_units(self, module, inputs, output):
+        if torch.is_grad_enabled():          # training steps only
+            fired = (output.detach() > 0).flatten(0, -2).any(0)   # (hidden,) over the batch
+            self.batch.setdefault('fired', []).append(fired)
+
+    def _watch_head(self, module, inputs, logits):
+        if not torch.is_grad_enabled():
+            return
+        self.batch['logit_std'] = logits.detach().float().std(0).mean().item()
+        feats = inputs[0]
+        if feats.requires_grad:
+            def record(grad):
+                self.batch['grad_into_encoder'] = grad.float().norm().item()
+            feats.register_hook(record)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        batch, self.batch = self.batch, {}
+        if not self.every_n_train_iters(runner, self.interval):
+            return
+        metrics = dict(logit_std=batch.get('logit_std', float('nan')),
+                       grad_into_encoder=batch.get('grad_into_encoder', float('nan')))
+        fired = torch.cat(batch['fired']) if batch.get('fired') else None
+        if fired is not None:
+            metrics['active_units'] = fired.float().mean().item()
+        # every rank decides on rank 0's numbers, so all stop together
+        values = torch.tensor(list(metrics.values()), dtype=torch.float64)
+        broadcast(values, src=0)
+        metrics = dict(zip(metrics, values.tolist()))
+        for name, value in metrics.items():
+            runner.message_hub.update_scalar(f'train/head_health/{name}', value)
+        dead = self.diagnose(metrics, 0 if fired is None else len(fired))
+        self.bad_checks = self.bad_checks + 1 if dead else 0
+        if self.bad_checks >= self.patience:
+            raise RepresentationCollapseError(
+                f'the task head died at iteration {runner.iter + 1} ({self.bad_checks} '
+                f'consecutive checks of TaskHeadHealthHook): ' + '; '.join(dead) + '. Lower the '
+                'learning rate or normalise the head (PairwiseOrderHead(norm=True))')
+
+    def diagnose(self, metrics: dict, num_units: int) -> list[str]:
+        """What is dead, one phrase each; empty when the head is healthy."""
+        dead = []
+        active = metrics.get('active_units')
+        if active is not None and active < self.min_active_share:
+            dead.append(f'{100 * active:.1f}% of its {num_units} hidden units fired on the batch '
+                        f'(min_active_share={self.min_active_share})')
+        if metrics['logit_std'] <= self.min_logit_std:
+            dead.append(f'its logits no longer depend on the input (std over the batch '
+                        f'{metrics["logit_std"]:.2g})')
+        if metrics['grad_into_encoder'] <= self.min_grad_norm:
+            dead.append(f'the encoder gets no gradient from it (norm '
+                        f'{metrics["grad_into_encoder"]:.2g})')
+        return dead

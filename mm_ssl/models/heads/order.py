@@ -14,17 +14,33 @@ class PairwiseOrderHead(nn.Module):
     ``pairwise=False`` the N features are concatenated directly (Shuffle and Learn, Misra et al.
     2016: fc8 on the concatenated fc7 features).
 
+    The pair embedding is h = LeakyReLU(BN(W [f_i; f_j])) by default, and the papers'
+    h = ReLU(W [f_i; f_j] + b) with ``norm=False, negative_slope=0``. Why: the frames of one
+    video look alike, so early in training the inputs of every pair are nearly the same vector
+    and each hidden unit's pre-activation is nearly one number for the whole batch. One SGD step
+    that moves it below zero silences a ReLU unit for every sample, and no gradient brings it
+    back. At SGD lr 0.05 (momentum 0.9, batch 8) the papers' head lost every unit within ~150
+    steps that way: its logits then equal the classifier's bias and the encoder's gradient is
+    exactly zero. Batch normalisation spreads each unit over the batch again (so the logits keep
+    depending on the input) and the leaky slope keeps a gradient on units that a large step
+    pushed below zero (BN + ReLU alone still lost 90% of its units at lr 0.05).
+    :class:`~mm_ssl.engine.health.TaskHeadHealthHook` raises the alarm when a head dies.
+
     Shape:
         - input: (B, N, in_dim); output: (B, num_classes) logits.
     """
 
     def __init__(self, in_dim: int, num_items: int, num_classes: int, hidden_dim: int = 256,
-                 pairwise: bool = True, dropout: float = 0.0):
+                 pairwise: bool = True, dropout: float = 0.0, norm: bool = True,
+                 negative_slope: float = 0.1):
         super().__init__()
         self.pairs = list(itertools.combinations(range(num_items), 2)) if pairwise else None
         groups = len(self.pairs) if pairwise else 1
         group_in = 2 * in_dim if pairwise else num_items * in_dim
-        self.embed = nn.Sequential(nn.Linear(group_in, hidden_dim), nn.ReLU(inplace=True))
+        self.fc = nn.Linear(group_in, hidden_dim, bias=not norm)  # BN's shift replaces the bias
+        self.norm = nn.BatchNorm1d(hidden_dim) if norm else nn.Identity()
+        self.act = nn.LeakyReLU(negative_slope, inplace=True) if negative_slope else \
+            nn.ReLU(inplace=True)
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(groups * hidden_dim,
                                                                         num_classes))
 
@@ -34,4 +50,7 @@ class PairwiseOrderHead(nn.Module):
         else:
             i, j = zip(*self.pairs)
             groups = torch.cat([feats[:, list(i)], feats[:, list(j)]], -1)  # (B, P, 2D)
-        return self.classifier(self.embed(groups).flatten(1))
+        b, p = groups.shape[:2]
+        # one shared embedding for all pairs: normalised over the B * P pair vectors
+        hidden = self.act(self.norm(self.fc(groups.flatten(0, 1))))        # (B*P, hidden)
+        return self.classifier(hidden.view(b, -1))
