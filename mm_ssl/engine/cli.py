@@ -1,6 +1,7 @@
 """What every ``tools/*.py`` script shares: config loading and checking, one-line errors."""
 import argparse
 import difflib
+import errno
 import fcntl
 import glob
 import inspect
@@ -240,16 +241,19 @@ LOCK_NAME = '.mm_ssl.lock'
 def lock_work_dir(work_dir: str):
     """Hold an exclusive lock on ``work_dir`` for the block: a second run into the same folder
     stops at once with :class:`WorkDirError` naming the holder's pid, instead of both runs
-    writing checkpoints and configs over each other. The lock is an ``flock`` on
-    ``WORK_DIR/.mm_ssl.lock``: the kernel drops it when its holder dies (SIGKILL, power loss),
-    so a stale lock file never blocks a later run."""
+    writing checkpoints and configs over each other. The lock is a POSIX record lock
+    (``lockf``) on ``WORK_DIR/.mm_ssl.lock``: the kernel drops it when its holder dies (SIGKILL,
+    power loss), so a stale lock file never blocks a later run, and unlike ``flock`` it is not
+    inherited by forked DataLoader workers, which outlive a killed trainer by seconds."""
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, LOCK_NAME)
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
             holder = os.pread(fd, 200, 0).decode(errors='replace').strip() or 'unknown'
             os.close(fd)
             raise WorkDirError(f'{work_dir}: another run is writing into this work dir '
