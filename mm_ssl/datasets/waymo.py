@@ -1,5 +1,5 @@
-"""Waymo Open Dataset v1.x perception segments read without TensorFlow: TFRecord framing, ``Frame``
-protos, and range images turned into points in numpy.
+"""Waymo Open Dataset perception segments read without TensorFlow: v1.x TFRecord files of ``Frame``
+protos and v2 Parquet components, and range images turned into points in numpy.
 
 Sun et al. 2020, "Scalability in Perception for Autonomous Driving: Waymo Open Dataset". The maths
 follows the published conversion, ``waymo_open_dataset/utils/range_image_utils.py``
@@ -7,9 +7,10 @@ follows the published conversion, ``waymo_open_dataset/utils/range_image_utils.p
 ``frame_utils.convert_range_image_to_point_cloud``; the protos are the official ``dataset_pb2``
 (``pip install --no-deps waymo-open-dataset-tf-2-12-0``: a namespace package that imports with
 ``protobuf`` alone). Checked against ``frame_utils`` itself (TensorFlow 2.21, reading the files of
-:mod:`mm_ssl.datasets.synthetic_waymo` with its own TFRecord reader): the same points in the same
-order, identical range / intensity / elongation and camera projections, coordinates within
-2.3e-5 m (TensorFlow computes in float32, this module in float64).
+:mod:`mm_ssl.datasets.synthetic_waymo` with its own TFRecord reader), and against v2's
+``lidar_utils.convert_range_image_to_point_cloud`` on the same segments in the v2 layout: the same
+points in the same order, identical range / intensity / elongation and camera projections,
+coordinates within 2.3e-5 m (TensorFlow computes in float32, this module in float64).
 
 TFRecord file (TensorFlow's ``record_writer.cc``), one record per ``Frame``::
 
@@ -18,6 +19,12 @@ TFRecord file (TensorFlow's ``record_writer.cc``), one record per ``Frame``::
 little-endian, ``masked(c) = ((c >> 15) | (c << 17)) + 0xa282ead8 (mod 2**32)`` with CRC-32C
 (Castagnoli, RFC 3720).
 
+v2 (Parquet): one file per segment in each component folder (``lidar/``, ``lidar_pose/``,
+``lidar_calibration/``, ``vehicle_pose/``, ``camera_image/``, ``camera_calibration/``), columns
+named as the components of ``waymo_open_dataset.v2`` name them (``key.frame_timestamp_micros``,
+``[LiDARComponent].range_image_return1.values``, ...); range images hold the same values as v1's,
+uncompressed.
+
 Frames (all right-handed, metres): the vehicle frame (x forward, y left, z up) at the frame's
 timestamp, ``frame.pose`` its vehicle -> global transform; each LiDAR's ``extrinsic`` maps its
 sensor frame to the vehicle frame; each camera's ``extrinsic`` maps its camera frame (x along the
@@ -25,11 +32,14 @@ optical axis, y left, z up) to the vehicle frame.
 """
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import google_crc32c
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from google.protobuf.message import DecodeError
 
 from mm_ssl.errors import DataError
@@ -41,9 +51,10 @@ except ImportError as exc:  # setup.cfg cannot say --no-deps; the Makefile insta
                       'waymo-open-dataset-tf-2-12-0 (no TensorFlow needed)') from exc
 
 __all__ = ['crc32c', 'masked_crc32c', 'tfrecord_record', 'write_tfrecord', 'WaymoSegment',
-           'decode_matrix', 'beam_inclinations', 'column_azimuths', 'rotation_rpy',
-           'range_image_to_vehicle', 'FramePoints', 'frame_points', 'kitti_calibration',
-           'WAYMO_TO_KITTI_CAMERA', 'LASER_NAMES', 'CAMERA_NAMES']
+           'WaymoV2Segment', 'V2_COMPONENTS', 'LaserScan', 'CameraCalibration', 'WaymoFrame',
+           'decode_frame', 'decode_matrix', 'beam_inclinations', 'column_azimuths',
+           'rotation_rpy', 'range_image_to_vehicle', 'FramePoints', 'frame_points',
+           'kitti_calibration', 'WAYMO_TO_KITTI_CAMERA', 'LASER_NAMES', 'CAMERA_NAMES']
 
 LASER_NAMES = {v.number: v.name for v in dataset_pb2.LaserName.Name.DESCRIPTOR.values
                if v.number}   # 1 TOP, 2 FRONT, 3 SIDE_LEFT, 4 SIDE_RIGHT, 5 REAR
@@ -85,13 +96,13 @@ def write_tfrecord(path, records) -> None:
 
 
 class WaymoSegment:
-    """One segment file: the records' offsets are found up front (reading 12 header bytes per
+    """One v1 segment file: the records' offsets are found up front (reading 12 header bytes per
     record and checking the length's CRC), each record is read and checked on demand. Errors
     raise :class:`DataError` naming the file and the frame (= record index).
 
     Example:
         >>> segment = WaymoSegment('segment-123_with_camera_labels.tfrecord')
-        >>> frame = segment.frame(0)   # a dataset_pb2.Frame
+        >>> frame = segment.frame(0)   # a WaymoFrame; segment.proto(0) is the dataset_pb2.Frame
     """
 
     def __init__(self, path):
@@ -136,7 +147,7 @@ class WaymoSegment:
                             'a corrupt file')
         return data
 
-    def frame(self, i: int):
+    def proto(self, i: int):
         """Record ``i`` parsed as a ``dataset_pb2.Frame``."""
         frame = dataset_pb2.Frame()
         try:
@@ -144,6 +155,210 @@ class WaymoSegment:
         except DecodeError as exc:
             raise DataError(f'{self.path}: frame {i}: not a Waymo Frame proto ({exc})') from None
         return frame
+
+    def timestamp(self, i: int) -> int:
+        """Frame ``i``'s timestamp in microseconds."""
+        return self.proto(i).timestamp_micros
+
+    def frame(self, i: int, camera_projection: bool = False):
+        """Frame ``i`` decoded (:func:`decode_frame`)."""
+        try:
+            return decode_frame(self.proto(i), camera_projection)
+        except DataError as exc:
+            if str(exc).startswith(str(self.path)):
+                raise
+            raise DataError(f'{self.path}: frame {i}: {exc}') from None
+
+
+# ----------------------------------------------------------------------------- frames in numpy
+@dataclass
+class LaserScan:
+    """One LiDAR's range images in a frame, with its calibration: ``beam_values`` (explicit beam
+    inclinations, lowest first; empty for uniform beams) or ``beam_min`` / ``beam_max``.
+
+    Shape:
+        extrinsic (4, 4) sensor -> vehicle; returns {0 or 1: (H, W, 4) float32 range,
+        intensity, elongation, no-label-zone flag}; pixel_pose (H, W, 6) roll, pitch, yaw, x, y, z
+        (the TOP LiDAR's) or None; camera_projections {0 or 1: (H, W, 6) int32}, where read
+    """
+    name: int
+    extrinsic: np.ndarray
+    beam_min: float
+    beam_max: float
+    beam_values: np.ndarray
+    returns: dict
+    pixel_pose: np.ndarray | None = None
+    camera_projections: dict = field(default_factory=dict)
+
+
+@dataclass
+class CameraCalibration:
+    """A camera's ``intrinsic`` (f_u, f_v, c_u, c_v, k1, k2, p1, p2, k3) and ``extrinsic``
+    (camera -> vehicle, (4, 4))."""
+    name: int
+    intrinsic: tuple
+    extrinsic: np.ndarray
+
+
+@dataclass
+class WaymoFrame:
+    """What the conversion reads of a frame, from a v1 ``Frame`` proto or v2 Parquet rows:
+    ``pose`` (vehicle -> global at ``timestamp_micros``, (4, 4)), ``lasers`` (:class:`LaserScan`
+    in name order), ``cameras`` ({name: :class:`CameraCalibration`}), ``images`` ({camera name:
+    JPEG bytes})."""
+    timestamp_micros: int
+    pose: np.ndarray
+    lasers: list
+    cameras: dict
+    images: dict
+
+
+def _transform(values) -> np.ndarray:
+    return np.asarray(values, np.float64).reshape(4, 4)
+
+
+def decode_frame(frame, camera_projection: bool = False) -> WaymoFrame:
+    """A v1 ``dataset_pb2.Frame`` with its range images (and, if asked, camera projections)
+    decompressed, as ``frame_utils.parse_range_image_and_camera_projection`` does. Raises
+    :class:`DataError` for a LiDAR without calibration or a matrix that does not decode."""
+    calibrations = {c.name: c for c in frame.context.laser_calibrations}
+    lasers = []
+    for laser in sorted(frame.lasers, key=lambda laser: laser.name):
+        name = LASER_NAMES.get(laser.name, str(laser.name))
+        returns, projections, pixel_pose = {}, {}, None
+        for ret, ri in enumerate((laser.ri_return1, laser.ri_return2)):
+            if not ri.range_image_compressed:
+                continue
+            what = f'{name} LiDAR, return {ret + 1}'
+            returns[ret] = decode_matrix(ri.range_image_compressed, f'{what} range image')
+            if camera_projection and ri.camera_projection_compressed:
+                projections[ret] = decode_matrix(ri.camera_projection_compressed,
+                                                 f'{what} camera projection', np.int32)
+        if not returns:
+            continue
+        if laser.name not in calibrations:
+            raise DataError(f'{name} LiDAR has range images but no calibration in '
+                            'frame.context.laser_calibrations')
+        if laser.ri_return1.range_image_pose_compressed:
+            pixel_pose = decode_matrix(laser.ri_return1.range_image_pose_compressed,
+                                       f'{name} LiDAR, return 1 pixel pose')
+        c = calibrations[laser.name]
+        lasers.append(LaserScan(laser.name, _transform(c.extrinsic.transform),
+                                c.beam_inclination_min, c.beam_inclination_max,
+                                np.array(c.beam_inclinations, np.float64), returns, pixel_pose,
+                                projections))
+    cameras = {c.name: CameraCalibration(c.name, tuple(c.intrinsic),
+                                         _transform(c.extrinsic.transform))
+               for c in frame.context.camera_calibrations}
+    return WaymoFrame(frame.timestamp_micros, _transform(frame.pose.transform), lasers, cameras,
+                      {image.name: image.image for image in frame.images})
+
+
+# ----------------------------------------------------------------------------- v2 (Parquet)
+# the columns read, as the v2 components name them (waymo_open_dataset.v2 ... .schema())
+_KEY_TIME, _KEY_LASER, _KEY_CAMERA = ('key.frame_timestamp_micros', 'key.laser_name',
+                                      'key.camera_name')
+V2_COMPONENTS = ('lidar', 'lidar_pose', 'lidar_calibration', 'vehicle_pose', 'camera_image',
+                 'camera_calibration')
+
+
+def _list_rows(table, column):
+    """Per row, the values of a (fixed-size) list column; an empty array for a null."""
+    array = table.column(column).combine_chunks()
+    lengths = pc.list_value_length(array).fill_null(0).to_numpy()
+    flat = pc.list_flatten(array).to_numpy(zero_copy_only=False)
+    return np.split(flat, np.cumsum(lengths)[:-1])
+
+
+class WaymoV2Segment:
+    """One v2 segment: the Parquet file named after it in each component folder of ``root``
+    (``lidar/``, ``lidar_pose/``, ``lidar_calibration/``, ``vehicle_pose/``, ``camera_image/``,
+    ``camera_calibration/``; the layout Waymo distributes). Frames are the vehicle poses in time
+    order; a frame's LiDAR and camera rows are read with a filter on its timestamp. Errors raise
+    :class:`DataError` naming the file and the frame.
+    """
+
+    def __init__(self, root, name):
+        self.root, self.name = Path(root), name
+        self.path = self.root / 'lidar' / f'{name}.parquet'  # names the segment in messages
+        poses = self._read('vehicle_pose')
+        times = poses.column(_KEY_TIME).to_numpy()
+        order = np.argsort(times, kind='stable')
+        self.timestamps = times[order]
+        transforms = _list_rows(poses, '[VehiclePoseComponent].world_from_vehicle.transform')
+        self.poses = [_transform(transforms[i]) for i in order]
+        calibration = self._read('lidar_calibration')
+        column = '[LiDARCalibrationComponent].{}'.format
+        extrinsics = _list_rows(calibration, column('extrinsic.transform'))
+        values = _list_rows(calibration, column('beam_inclination.values'))
+        self.laser_calibrations = {
+            int(name): (_transform(extrinsics[i]), lo, hi, values[i].astype(np.float64))
+            for i, (name, lo, hi) in enumerate(zip(
+                calibration.column(_KEY_LASER).to_pylist(),
+                calibration.column(column('beam_inclination.min')).to_pylist(),
+                calibration.column(column('beam_inclination.max')).to_pylist()))}
+        cameras = self._read('camera_calibration')
+        column = '[CameraCalibrationComponent].{}'.format
+        extrinsics = _list_rows(cameras, column('extrinsic.transform'))
+        intrinsics = np.column_stack([cameras.column(column(f'intrinsic.{k}')).to_numpy()
+                                      for k in ('f_u', 'f_v', 'c_u', 'c_v', 'k1', 'k2', 'p1',
+                                                'p2', 'k3')])
+        self.cameras = {int(name): CameraCalibration(int(name), tuple(intrinsics[i]),
+                                                     _transform(extrinsics[i]))
+                        for i, name in enumerate(cameras.column(_KEY_CAMERA).to_pylist())}
+
+    def _read(self, component, timestamp=None):
+        path = self.root / component / f'{self.name}.parquet'
+        if not path.is_file():
+            raise DataError(f'{path}: missing file (a v2 segment needs {", ".join(V2_COMPONENTS)}'
+                            ' under the same root)')
+        filters = None if timestamp is None else [(_KEY_TIME, '=', int(timestamp))]
+        try:
+            return pq.read_table(path, filters=filters)
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f'{path}: cannot read it as Parquet ({exc})') from None
+
+    def __len__(self):
+        return len(self.timestamps)
+
+    def timestamp(self, i: int) -> int:
+        """Frame ``i``'s timestamp in microseconds."""
+        return int(self.timestamps[i])
+
+    def frame(self, i: int, camera_projection: bool = False) -> WaymoFrame:
+        """Frame ``i`` (camera projections are not read from v2)."""
+        time = self.timestamps[i]
+        try:
+            lidar, pose = self._read('lidar', time), self._read('lidar_pose', time)
+            column = '[LiDARComponent].range_image_return{}.{}'.format
+            images = {ret: (_list_rows(lidar, column(ret + 1, 'values')),
+                            _list_rows(lidar, column(ret + 1, 'shape'))) for ret in (0, 1)}
+            pose_values = _list_rows(pose, '[LiDARPoseComponent].range_image_return1.values')
+            pose_shapes = _list_rows(pose, '[LiDARPoseComponent].range_image_return1.shape')
+            pixel_poses = {int(name): _shaped(pose_values[k], pose_shapes[k], 'pixel pose')
+                           for k, name in enumerate(pose.column(_KEY_LASER).to_pylist())}
+            lasers = []
+            for row, name in sorted(enumerate(lidar.column(_KEY_LASER).to_pylist()),
+                                    key=lambda item: item[1]):
+                if name not in self.laser_calibrations:
+                    raise DataError(f'{LASER_NAMES.get(name, name)} LiDAR has range images but '
+                                    'no row in lidar_calibration/')
+                returns = {ret: _shaped(values[row], shapes[row], f'return {ret + 1}')
+                           for ret, (values, shapes) in images.items() if len(values[row])}
+                lasers.append(LaserScan(name, *self.laser_calibrations[name], returns,
+                                        pixel_poses.get(name)))
+            camera = self._read('camera_image', time)
+            images = dict(zip(camera.column(_KEY_CAMERA).to_pylist(),
+                              camera.column('[CameraImageComponent].image').to_pylist()))
+        except DataError as exc:
+            raise DataError(f'{self.path}: frame {i}: {exc}') from None
+        return WaymoFrame(int(time), self.poses[i], lasers, self.cameras, images)
+
+
+def _shaped(values, shape, what):
+    if np.prod(shape) != len(values):
+        raise DataError(f'{what}: {len(values)} values for the shape {tuple(shape)}')
+    return values.astype(np.float32).reshape(shape)
 
 
 # ----------------------------------------------------------------------------- range images
@@ -161,26 +376,23 @@ def decode_matrix(blob: bytes, what: str, dtype=np.float32) -> np.ndarray:
     return np.asarray(matrix.data, dtype).reshape(dims)
 
 
-def beam_inclinations(calibration, height: int) -> np.ndarray:
+def beam_inclinations(height: int, beam_min: float, beam_max: float, values=()) -> np.ndarray:
     """Inclination (elevation, radians) of each range image row, row 0 the highest beam.
 
-    Explicit ``beam_inclinations`` (the TOP LiDAR; stored lowest first) are reversed; otherwise
-    (``compute_inclination``) the beams are spaced uniformly between the calibration's min and
-    max, half a step in from each: ``incl_i = min + (i + 0.5) / H · (max - min)``, i = 0..H-1,
-    then reversed.
+    Explicit ``values`` (the TOP LiDAR's; stored lowest first) are reversed; otherwise
+    (``compute_inclination``) the beams are spaced uniformly between min and max, half a step in
+    from each: ``incl_i = min + (i + 0.5) / H · (max - min)``, i = 0..H-1, then reversed.
 
     Shape:
         -> (height,) float64
     """
-    if len(calibration.beam_inclinations):
-        inclinations = np.array(calibration.beam_inclinations, np.float64)
+    if len(values):
+        inclinations = np.asarray(values, np.float64)
         if len(inclinations) != height:
-            raise DataError(f'{LASER_NAMES.get(calibration.name, calibration.name)} LiDAR: '
-                            f'{len(inclinations)} beam inclinations for a range image of '
+            raise DataError(f'{len(inclinations)} beam inclinations for a range image of '
                             f'{height} rows')
     else:
-        lo, hi = calibration.beam_inclination_min, calibration.beam_inclination_max
-        inclinations = lo + (np.arange(height) + 0.5) / height * (hi - lo)
+        inclinations = beam_min + (np.arange(height) + 0.5) / height * (beam_max - beam_min)
     return inclinations[::-1]
 
 
@@ -271,60 +483,41 @@ class FramePoints:
     camera_projection: np.ndarray | None = None
 
 
-def _laser_images(laser, top_pose=False, camera_projection=False):
-    """Decoded range images (and TOP pixel pose, camera projections) of one ``Laser``."""
-    name = LASER_NAMES.get(laser.name, str(laser.name))
-    out = []
-    for ret, ri in enumerate((laser.ri_return1, laser.ri_return2)):
-        if not ri.range_image_compressed:
-            continue
-        what = f'{name} LiDAR, return {ret + 1}'
-        image = decode_matrix(ri.range_image_compressed, f'{what} range image')
-        if image.ndim != 3 or image.shape[2] < 3:
-            raise DataError(f'{what}: range image of shape {image.shape}, expected (H, W, 4)')
-        pose = projection = None
-        if top_pose and ret == 0:
-            if not ri.range_image_pose_compressed:
-                raise DataError(f'{what}: no per-pixel vehicle pose (range_image_pose_compressed)'
-                                ', needed for ego-motion compensation')
-            pose = decode_matrix(ri.range_image_pose_compressed, f'{what} pixel pose')
-            if pose.shape != image.shape[:2] + (6,):
+def frame_points(frame: WaymoFrame) -> FramePoints:
+    """All points of a frame: every LiDAR, both returns, in the vehicle frame at the frame's
+    pose (:func:`range_image_to_vehicle`); the TOP LiDAR's pixels are ego-motion compensated
+    with its per-pixel pose, as Waymo's conversion does (it has no pose for the others). Raises
+    :class:`DataError` for a frame without the TOP LiDAR or its pixel pose, or range images
+    that do not fit their calibration."""
+    scans = {scan.name: scan for scan in frame.lasers}
+    if TOP not in scans or 0 not in scans[TOP].returns:
+        raise DataError('no TOP LiDAR range image (every Waymo frame has one; a frame cut from '
+                        'another dataset?)')
+    if scans[TOP].pixel_pose is None:
+        raise DataError('TOP LiDAR: no per-pixel vehicle pose, needed for ego-motion '
+                        'compensation')
+    parts = []  # (ret, laser name, points and features of the pixels with range > 0)
+    for scan in frame.lasers:
+        name = LASER_NAMES.get(scan.name, str(scan.name))
+        pose = scan.pixel_pose if scan.name == TOP else None
+        for ret, image in sorted(scan.returns.items()):
+            what = f'{name} LiDAR, return {ret + 1}'
+            if image.ndim != 3 or image.shape[2] < 3:
+                raise DataError(f'{what}: range image of shape {image.shape}, expected '
+                                '(H, W, 4)')
+            if pose is not None and pose.shape != image.shape[:2] + (6,):
                 raise DataError(f'{what}: pixel pose of shape {pose.shape} for a range image '
                                 f'of shape {image.shape}')
-        if camera_projection and ri.camera_projection_compressed:
-            projection = decode_matrix(ri.camera_projection_compressed,
-                                       f'{what} camera projection', np.int32)
-        out.append((ret, image, pose, projection))
-    return out
-
-
-def frame_points(frame, camera_projection: bool = False) -> FramePoints:
-    """All points of a ``dataset_pb2.Frame``: every LiDAR, both returns, in the vehicle frame
-    at ``frame.pose`` (:func:`range_image_to_vehicle`); the TOP LiDAR's pixels are ego-motion
-    compensated with its per-pixel pose, as Waymo's conversion does (it has no pose for the
-    others). Raises :class:`DataError` for a frame without the TOP LiDAR, a LiDAR without
-    calibration, or a range image that does not decode."""
-    calibrations = {c.name: c for c in frame.context.laser_calibrations}
-    lasers = {laser.name: laser for laser in frame.lasers}
-    if TOP not in lasers or not lasers[TOP].ri_return1.range_image_compressed:
-        raise DataError('no TOP LiDAR range image (every Waymo v1 frame has one; a frame cut '
-                        'from another dataset?)')
-    frame_pose = np.array(frame.pose.transform, np.float64).reshape(4, 4)
-    parts = []  # (ret, laser name, points and features of pixels with range > 0)
-    for name in sorted(lasers):
-        if name not in calibrations:
-            raise DataError(f'{LASER_NAMES.get(name, name)} LiDAR has range images but no '
-                            'calibration in frame.context.laser_calibrations')
-        calibration = calibrations[name]
-        extrinsic = np.array(calibration.extrinsic.transform, np.float64).reshape(4, 4)
-        images = _laser_images(lasers[name], name == TOP, camera_projection)
-        top_pose = images[0][2] if name == TOP else None
-        for ret, image, _, projection in images:
-            inclinations = beam_inclinations(calibration, image.shape[0])
-            xyz = range_image_to_vehicle(image[..., 0], extrinsic, inclinations, top_pose,
-                                         frame_pose if name == TOP else None)
+            try:
+                inclinations = beam_inclinations(image.shape[0], scan.beam_min, scan.beam_max,
+                                                 scan.beam_values)
+            except DataError as exc:
+                raise DataError(f'{what}: {exc}') from None
+            xyz = range_image_to_vehicle(image[..., 0], scan.extrinsic, inclinations, pose,
+                                         frame.pose)
             row, col = np.nonzero(image[..., 0] > 0)
-            parts.append((ret, name, xyz[row, col], image[row, col, :3], row, col,
+            projection = scan.camera_projections.get(ret)
+            parts.append((ret, scan.name, xyz[row, col], image[row, col, :3], row, col,
                           None if projection is None else projection[row, col]))
     parts.sort(key=lambda p: (p[0], p[1]))  # stable: first returns of all LiDARs first
     features = np.concatenate([p[3] for p in parts]).astype(np.float32)
@@ -335,14 +528,15 @@ def frame_points(frame, camera_projection: bool = False) -> FramePoints:
         laser=np.concatenate([np.full(len(p[4]), p[1]) for p in parts]),
         ret=np.concatenate([np.full(len(p[4]), p[0]) for p in parts]),
         row=np.concatenate([p[4] for p in parts]), col=np.concatenate([p[5] for p in parts]),
-        camera_projection=np.concatenate(projections) if camera_projection and all(
-            p is not None for p in projections) else None)
+        camera_projection=None if any(p is None for p in projections)
+        else np.concatenate(projections))
 
 
 # ----------------------------------------------------------------------------- cameras
-def kitti_calibration(frame) -> dict:
-    """Camera calibrations in mmdet3d's Waymo-in-KITTI convention: per camera i = name - 1
-    (0 FRONT, 1 FRONT_LEFT, 2 FRONT_RIGHT, 3 SIDE_LEFT, 4 SIDE_RIGHT)
+def kitti_calibration(cameras: dict) -> dict:
+    """Camera calibrations ({name: :class:`CameraCalibration`}) in mmdet3d's Waymo-in-KITTI
+    convention: per camera i = name - 1 (0 FRONT, 1 FRONT_LEFT, 2 FRONT_RIGHT, 3 SIDE_LEFT,
+    4 SIDE_RIGHT)
 
         P_i = [[f_u, 0, c_u, 0], [0, f_v, c_v, 0], [0, 0, 1, 0]]
         Tr_velo_to_cam_i = A · E_i^-1       (E_i camera -> vehicle, A Waymo -> KITTI axes)
@@ -354,18 +548,16 @@ def kitti_calibration(frame) -> dict:
 
     Returns:
         {'P0': (3, 4), ..., 'R0_rect': (3, 3), 'Tr_velo_to_cam_0': (3, 4), ...} float64, for
-        the cameras the frame calibrates, in name order.
+        the cameras given, in name order.
     """
     projections, transforms = {}, {}
-    for camera in sorted(frame.context.camera_calibrations, key=lambda c: c.name):
+    for name, camera in sorted(cameras.items()):
         if len(camera.intrinsic) < 4:
-            raise DataError(f'camera {CAMERA_NAMES.get(camera.name, camera.name)}: '
-                            f'{len(camera.intrinsic)} intrinsic values, expected 9 (f_u f_v c_u '
-                            'c_v k1 k2 p1 p2 k3)')
+            raise DataError(f'camera {CAMERA_NAMES.get(name, name)}: {len(camera.intrinsic)} '
+                            'intrinsic values, expected 9 (f_u f_v c_u c_v k1 k2 p1 p2 k3)')
         f_u, f_v, c_u, c_v = camera.intrinsic[:4]
-        i = camera.name - 1
-        projections[f'P{i}'] = np.array([[f_u, 0, c_u, 0], [0, f_v, c_v, 0], [0, 0, 1, 0]])
-        cam_to_vehicle = np.array(camera.extrinsic.transform, np.float64).reshape(4, 4)
-        transforms[f'Tr_velo_to_cam_{i}'] = (WAYMO_TO_KITTI_CAMERA
-                                             @ np.linalg.inv(cam_to_vehicle))[:3]
+        projections[f'P{name - 1}'] = np.array([[f_u, 0, c_u, 0], [0, f_v, c_v, 0],
+                                                [0, 0, 1, 0]])
+        transforms[f'Tr_velo_to_cam_{name - 1}'] = (WAYMO_TO_KITTI_CAMERA
+                                                    @ np.linalg.inv(camera.extrinsic))[:3]
     return {**projections, 'R0_rect': np.eye(3), **transforms}
