@@ -1,6 +1,7 @@
 """Synthetic Waymo Open Dataset segments: the procedural street scenes of
 :mod:`mm_ssl.datasets.synthetic_scene` driven through by a Waymo-like vehicle, written as real v1.x
-segment files (TFRecord framing, ``dataset_pb2.Frame`` protos) for tests without Waymo data.
+segment files (TFRecord framing, ``dataset_pb2.Frame`` protos) or in the v2 Parquet layout, for
+tests without Waymo data.
 
 Sensors, placed and oriented as on Waymo's vehicles (Sun et al. 2020), at a reduced resolution:
 
@@ -32,16 +33,19 @@ generator passed in.
 import io
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from PIL import Image
 
 from . import synthetic_scene as ss
-from .waymo import (WAYMO_TO_KITTI_CAMERA, column_azimuths, dataset_pb2, rotation_rpy,
-                    write_tfrecord)
+from .waymo import (WAYMO_TO_KITTI_CAMERA, column_azimuths, dataset_pb2, decode_frame,
+                    rotation_rpy, write_tfrecord)
 
 __all__ = ['LidarSpec', 'CameraSpec', 'default_lidars', 'default_cameras', 'SyntheticFrame',
-           'make_segment', 'write_segment', 'top_inclinations']
+           'make_segment', 'write_segment', 'write_segment_v2', 'top_inclinations']
 
 FRAME_PERIOD = 0.1  # s: Waymo's 10 Hz
 SPIN_PERIOD = 0.1   # s: one TOP LiDAR revolution per frame
@@ -390,3 +394,91 @@ def make_segment(rng, frames=3, azimuth_steps=256, side_rows=24, side_columns=96
 def write_segment(path, frames):
     """Write a segment's frames as a Waymo ``.tfrecord`` file (one serialized Frame each)."""
     write_tfrecord(path, (f.proto.SerializeToString() for f in frames))
+
+
+def write_segment_v2(root, frames):
+    """Write a segment's frames in the v2 layout: ``root/<component>/<segment name>.parquet``
+    for the components :class:`~mm_ssl.datasets.waymo.WaymoV2Segment` reads, with the columns
+    and Arrow types of ``waymo_open_dataset.v2`` (``Component.schema()``). Values are those of
+    the v1 protos, decompressed."""
+    context = frames[0].proto.context
+    float_list, shape3 = pa.list_(pa.float32()), pa.list_(pa.int32(), 3)
+    transform = pa.list_(pa.float64(), 16)
+    rows = {component: [] for component in ('lidar', 'lidar_pose', 'vehicle_pose',
+                                            'camera_image')}
+    for f in frames:
+        decoded = decode_frame(f.proto)
+        key = {'key.segment_context_name': context.name,
+               'key.frame_timestamp_micros': decoded.timestamp_micros}
+        rows['vehicle_pose'].append({**key, '[VehiclePoseComponent].world_from_vehicle.transform':
+                                     decoded.pose.ravel()})
+        for scan in decoded.lasers:
+            row = {**key, 'key.laser_name': scan.name}
+            for ret, image in scan.returns.items():
+                row[f'[LiDARComponent].range_image_return{ret + 1}.values'] = image.ravel()
+                row[f'[LiDARComponent].range_image_return{ret + 1}.shape'] = image.shape
+            rows['lidar'].append(row)
+            if scan.pixel_pose is not None:
+                rows['lidar_pose'].append({
+                    **key, 'key.laser_name': scan.name,
+                    '[LiDARPoseComponent].range_image_return1.values': scan.pixel_pose.ravel(),
+                    '[LiDARPoseComponent].range_image_return1.shape': scan.pixel_pose.shape})
+        for image in f.proto.images:
+            rows['camera_image'].append({
+                **key, 'key.camera_name': image.name, '[CameraImageComponent].image': image.image,
+                '[CameraImageComponent].pose.transform': list(image.pose.transform),
+                '[CameraImageComponent].pose_timestamp': image.pose_timestamp})
+    key_types = [('key.segment_context_name', pa.string()),
+                 ('key.frame_timestamp_micros', pa.int64())]
+    laser = [('key.laser_name', pa.int8())]
+    schemas = dict(
+        lidar=key_types + laser + [(f'[LiDARComponent].range_image_return{r}.{k}', t)
+                                   for r in (1, 2) for k, t in (('values', float_list),
+                                                                ('shape', shape3))],
+        lidar_pose=key_types + laser + [('[LiDARPoseComponent].range_image_return1.values',
+                                         float_list),
+                                        ('[LiDARPoseComponent].range_image_return1.shape',
+                                         shape3)],
+        vehicle_pose=key_types + [('[VehiclePoseComponent].world_from_vehicle.transform',
+                                   transform)],
+        camera_image=key_types + [('key.camera_name', pa.int8()),
+                                  ('[CameraImageComponent].image', pa.binary()),
+                                  ('[CameraImageComponent].pose.transform', transform),
+                                  ('[CameraImageComponent].pose_timestamp', pa.float64())])
+    segment_key = {'key.segment_context_name': context.name}
+    rows['lidar_calibration'] = [{
+        **segment_key, 'key.laser_name': c.name,
+        '[LiDARCalibrationComponent].extrinsic.transform': list(c.extrinsic.transform),
+        '[LiDARCalibrationComponent].beam_inclination.min': c.beam_inclination_min,
+        '[LiDARCalibrationComponent].beam_inclination.max': c.beam_inclination_max,
+        '[LiDARCalibrationComponent].beam_inclination.values':
+            list(c.beam_inclinations) if len(c.beam_inclinations) else None}
+        for c in context.laser_calibrations]
+    schemas['lidar_calibration'] = [
+        ('key.segment_context_name', pa.string()), ('key.laser_name', pa.int8()),
+        ('[LiDARCalibrationComponent].extrinsic.transform', transform),
+        ('[LiDARCalibrationComponent].beam_inclination.min', pa.float64()),
+        ('[LiDARCalibrationComponent].beam_inclination.max', pa.float64()),
+        ('[LiDARCalibrationComponent].beam_inclination.values', pa.list_(pa.float64()))]
+    intrinsic = ('f_u', 'f_v', 'c_u', 'c_v', 'k1', 'k2', 'p1', 'p2', 'k3')
+    rows['camera_calibration'] = [{
+        **segment_key, 'key.camera_name': c.name,
+        **{f'[CameraCalibrationComponent].intrinsic.{k}': v
+           for k, v in zip(intrinsic, c.intrinsic)},
+        '[CameraCalibrationComponent].extrinsic.transform': list(c.extrinsic.transform),
+        '[CameraCalibrationComponent].width': c.width,
+        '[CameraCalibrationComponent].height': c.height,
+        '[CameraCalibrationComponent].rolling_shutter_direction': c.rolling_shutter_direction}
+        for c in context.camera_calibrations]
+    schemas['camera_calibration'] = [
+        ('key.segment_context_name', pa.string()), ('key.camera_name', pa.int8()),
+        *[(f'[CameraCalibrationComponent].intrinsic.{k}', pa.float64()) for k in intrinsic],
+        ('[CameraCalibrationComponent].extrinsic.transform', transform),
+        ('[CameraCalibrationComponent].width', pa.int32()),
+        ('[CameraCalibrationComponent].height', pa.int32()),
+        ('[CameraCalibrationComponent].rolling_shutter_direction', pa.int8())]
+    for component, schema in schemas.items():
+        folder = Path(root) / component
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(rows[component], pa.schema(schema)),
+                       folder / f'{context.name}.parquet')
