@@ -18,6 +18,7 @@ from scipy.spatial.transform import Rotation
 from conftest import ROOT
 from mm_ssl.datasets import waymo
 from mm_ssl.datasets.kitti_io import lidar2img, read_calib, read_points
+from mm_ssl.datasets.synthetic_waymo import write_segment_v2
 from mm_ssl.engine.cli import exit_on_error
 
 
@@ -105,12 +106,10 @@ def test_tfrecord_framing_round_trip(tmp_path):
 # ------------------------------------------------------------------------------------ range images
 def test_range_image_conventions_by_hand():
     """Values of the published formulas, worked out by hand."""
-    calibration = waymo.dataset_pb2.LaserCalibration(beam_inclination_min=-0.1,
-                                                     beam_inclination_max=0.1)
     # uniform: min + (i + 0.5) / H (max - min), reversed so that row 0 is the highest beam
-    assert np.allclose(waymo.beam_inclinations(calibration, 4), [0.075, 0.025, -0.025, -0.075])
-    calibration.beam_inclinations.extend([-0.3, -0.1, 0.0, 0.02])
-    assert np.allclose(waymo.beam_inclinations(calibration, 4), [0.02, 0.0, -0.1, -0.3])
+    assert np.allclose(waymo.beam_inclinations(4, -0.1, 0.1), [0.075, 0.025, -0.025, -0.075])
+    assert np.allclose(waymo.beam_inclinations(4, -0.1, 0.1, [-0.3, -0.1, 0.0, 0.02]),
+                       [0.02, 0.0, -0.1, -0.3])
     # columns: vehicle azimuths pi (1 - (2w + 1) / W), less the sensor's yaw
     assert np.allclose(waymo.column_azimuths(4, np.eye(4)), np.pi * np.array([3, 1, -1, -3]) / 4)
     left = np.eye(4)
@@ -156,15 +155,13 @@ def test_points_equal_the_scene_ray_hits(segment, converted):
 
     # the TOP LiDAR's pixels were measured from poses up to ~0.5 m apart: without the per-pixel
     # pose the points would be off by decimetres
-    frame = waymo.WaymoSegment(path).frame(1)
-    [top] = [laser for laser in frame.lasers if laser.name == waymo.TOP]
-    pose = waymo.decode_matrix(top.ri_return1.range_image_pose_compressed, 'pose')
-    assert np.ptp(pose[..., 3], axis=1).max() > 0.3
-    image = waymo.decode_matrix(top.ri_return1.range_image_compressed, 'range')
-    [calibration] = [c for c in frame.context.laser_calibrations if c.name == waymo.TOP]
-    extrinsic = np.array(calibration.extrinsic.transform).reshape(4, 4)
-    uncompensated = waymo.range_image_to_vehicle(image[..., 0], extrinsic,
-                                                 waymo.beam_inclinations(calibration, 64))
+    [top] = [scan for scan in waymo.WaymoSegment(path).frame(1).lasers if scan.name == waymo.TOP]
+    assert np.ptp(top.pixel_pose[..., 3], axis=1).max() > 0.3
+    image = top.returns[0]
+    uncompensated = waymo.range_image_to_vehicle(image[..., 0], top.extrinsic,
+                                                 waymo.beam_inclinations(64, top.beam_min,
+                                                                         top.beam_max,
+                                                                         top.beam_values))
     _, distance = match(uncompensated[image[..., 0] > 0], frames[1].points)
     assert np.median(distance) > 0.02 and distance.max() > 0.2
 
@@ -200,7 +197,7 @@ def test_projected_points_land_on_their_objects(segment, converted):
             assert inside.sum() > 300 and same.mean() > 0.85, (name, camera, same.mean())
             assert near.mean() > 0.95 and near[obj_in > 0].mean() > 0.9, (name, camera)
 
-        points = waymo.frame_points(waymo.WaymoSegment(path).frame(k), camera_projection=True)
+        points = waymo.frame_points(waymo.WaymoSegment(path).frame(k, camera_projection=True))
         calib = read_calib(out / 'training' / 'calib' / f'{name}.txt', 0)
         projection = points.camera_projection.reshape(-1, 2, 3)  # two (camera, x, y) a point
         assert (projection[:, 1, 0] > 0).sum() > 100  # cameras overlap: two projections
@@ -246,7 +243,7 @@ def test_converter_layout_and_resume(segment, converted, tmp_path):
 def rewrite(path, out_path, edit):
     """Copy segment ``path`` to ``out_path`` with ``edit(index, frame)`` applied to each Frame."""
     segment = waymo.WaymoSegment(path)
-    frames = [segment.frame(i) for i in range(len(segment))]
+    frames = [segment.proto(i) for i in range(len(segment))]
     for i, frame in enumerate(frames):
         edit(i, frame)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -333,3 +330,22 @@ def test_simipu_trains_on_the_converted_segment(converted, tmp_path):
     losses = [float(x) for x in re.findall(r'Epoch\(train\).* loss_intra: ([-.\d]+)', log)]
     assert len(losses) == 2 and all(np.isfinite(losses))
     assert (out / 'waymo_infos_train.pkl').is_file()
+
+
+def test_v2_parquet_converts_to_the_same_files(segment, converted, tmp_path, capsys):
+    """The segment in Waymo's v2 layout (one Parquet file per component) converts to the same
+    bytes as the v1 file: points, calibrations, images, ImageSets."""
+    _, _, frames = segment
+    out, _ = converted
+    v2 = tmp_path / 'v2'
+    write_segment_v2(v2, frames)
+    summary = w2k.main(['--root', str(v2), '--out', str(tmp_path / 'kitti')])
+    assert summary['converted'] == FRAMES
+    files = sorted(p.relative_to(out) for p in out.rglob('*') if p.is_file() and (
+        p.parent.name in ('velodyne', 'calib', 'ImageSets') or p.parent.name.startswith('image_')))
+    assert len(files) == FRAMES * 7 + 1
+    for name in files:
+        assert (tmp_path / 'kitti' / name).read_bytes() == (out / name).read_bytes(), name
+    (v2 / 'lidar_pose' / f'{frames[0].proto.context.name}.parquet').unlink()
+    line = convert_error(v2, tmp_path / 'o', capsys)
+    assert 'lidar_pose' in line and 'missing file' in line
