@@ -14,10 +14,11 @@ import os.path as osp
 
 import torch
 
-from mm_ssl.engine.checkpoint import atomic_path, read_checkpoint
 from mm_ssl.engine.cli import exit_on_error
-from mm_ssl.engine.export import sub_state, to_mmdet3d, to_openpcdet, to_torchvision
 from mm_ssl.errors import CheckpointError
+from mm_ssl.fileio import atomic_path
+from mm_ssl.models.checkpoint import read_checkpoint
+from mm_ssl.models.export import sub_state, to_mmdet3d, to_openpcdet, to_torchvision
 
 CONVERTERS = {'openpcdet': to_openpcdet, 'mmdet3d': to_mmdet3d, 'torchvision': to_torchvision}
 DEFAULT_PREFIXES = {'openpcdet': ('point_encoder.',), 'mmdet3d': ('point_encoder.',),

@@ -1,7 +1,7 @@
 import torch
 import torch.nn as nn
 
-from mm_ssl.engine.checkpoint import check_matches, read_checkpoint
+from mm_ssl.models.checkpoint import check_matches, read_checkpoint
 from mm_ssl.errors import ConfigError
 from mm_ssl.models.memory import KeyQueue
 from mm_ssl.registry import MODELS

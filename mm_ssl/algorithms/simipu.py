@@ -2,7 +2,7 @@ import spconv.pytorch as spconv
 import torch
 from mmengine.model import BaseModel
 
-from mm_ssl.engine.optim import train_step_all
+from mm_ssl.models.train_step import train_step_all
 from mm_ssl.losses import cross_modal_loss, intra_modal_loss
 from mm_ssl.models.encoders.voxel_backbone import STRIDES_ZYX, gather_point_features
 from mm_ssl.registry import MODELS

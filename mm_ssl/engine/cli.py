@@ -16,7 +16,7 @@ from mmengine.config import Config
 from mmengine.config import DictAction as MMEngineDictAction
 from mmengine.runner import Runner
 
-from mm_ssl.engine.checkpoint import WRITE_ERRNOS
+from mm_ssl.fileio import WRITE_ERRNOS
 from mm_ssl.errors import ConfigError, MMSSLError, OutputError, WorkDirError
 
 __all__ = ['DictAction', 'load_config', 'check_config', 'check_writable', 'exit_on_error',

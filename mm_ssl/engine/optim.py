@@ -1,5 +1,4 @@
-from contextlib import ExitStack
-
+"""The optimiser-wrapper constructor of methods with one optimiser per submodule (SimIPU)."""
 from mmengine.optim import OptimWrapperDict
 
 from mm_ssl.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
@@ -42,35 +41,3 @@ class ModuleOptimWrapperConstructor:
                                               params=[p for p in params if p.requires_grad]))
             wrappers[name] = OPTIM_WRAPPERS.build(dict(cfg, optimizer=optimizer))
         return OptimWrapperDict(**wrappers)
-
-
-def update_all(optim_wrapper, loss) -> None:
-    """One backward of ``loss``, then a step of every optimizer of an ``OptimWrapperDict`` (or of
-    the single wrapper). The groups hold disjoint parameters, so one backward feeds them all;
-    gradient accumulation across iterations is not supported with several optimizers."""
-    wrappers = list(optim_wrapper.values()) if isinstance(optim_wrapper, OptimWrapperDict) \
-        else [optim_wrapper]
-    if len(wrappers) == 1:
-        return wrappers[0].update_params(loss)
-    wrappers[0].backward(loss)
-    for wrapper in wrappers:
-        wrapper.step()
-        wrapper.zero_grad()
-
-
-def train_step_all(model, data, optim_wrapper) -> dict:
-    """mmengine's train step (preprocess, forward, parse losses, update) for a model or its DDP
-    wrapper (``model.module``), with one backward feeding every optimizer of an
-    ``OptimWrapperDict`` (:func:`update_all`). The forward goes through ``model`` itself, so a
-    DDP wrapper synchronises the gradients."""
-    module = getattr(model, 'module', model)
-    wrappers = optim_wrapper.values() if isinstance(optim_wrapper, OptimWrapperDict) \
-        else [optim_wrapper]
-    with ExitStack() as stack:
-        for wrapper in wrappers:
-            stack.enter_context(wrapper.optim_context(model))
-        data = module.data_preprocessor(data, True)
-        losses = model._run_forward(data, mode='loss')
-    loss, log_vars = module.parse_losses(losses)
-    update_all(optim_wrapper, loss)
-    return log_vars

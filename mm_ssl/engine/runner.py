@@ -15,14 +15,15 @@ from mmengine.runner import Runner
 from mmengine.visualization import Visualizer
 
 from mm_ssl.errors import ConfigError, DataError
+from mm_ssl.fileio import atomic_path
+from mm_ssl.models.checkpoint import check_matches, read_checkpoint
+from mm_ssl.models.train_step import train_step_all
 from mm_ssl.ops.sync_bn import convert_cpu_sync_batchnorm
 from mm_ssl.registry import RUNNERS
 
-from .checkpoint import atomic_path, check_matches, read_checkpoint
 from .console import ProgressBarHook, device_summary, quiet_console
 from .nonfinite import NonFiniteLossHook
 from .random_state import RandomStateHook
-from .optim import train_step_all
 
 
 class SSLDistributedDataParallel(MMDistributedDataParallel):

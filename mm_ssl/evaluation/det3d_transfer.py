@@ -29,8 +29,8 @@ from PIL import Image
 
 from mm_ssl.datasets.kitti_io import (camera_box_to_lidar, lidar2cam, lidar_to_image, read_calib,
                                       read_label, read_points)
-from mm_ssl.engine.checkpoint import read_checkpoint
-from mm_ssl.engine.export import sub_state
+from mm_ssl.models.checkpoint import read_checkpoint
+from mm_ssl.models.export import sub_state
 from mm_ssl.errors import DataError
 from mm_ssl.models.encoders import VoxelBackBone8x
 from mm_ssl.models.heads.centerpoint import CenterHead, to_bev

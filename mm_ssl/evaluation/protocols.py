@@ -6,7 +6,7 @@ import torch
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from mm_ssl.engine.checkpoint import check_matches, read_checkpoint
+from mm_ssl.models.checkpoint import check_matches, read_checkpoint
 from mm_ssl.errors import ConfigError
 from mm_ssl.registry import MODELS
 

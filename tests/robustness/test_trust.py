@@ -11,7 +11,7 @@ import torch
 
 from mm_ssl.datasets import CIFAR10Dataset, KittiPointImageDataset
 from mm_ssl.datasets.safe_pickle import load_data_pickle
-from mm_ssl.engine.checkpoint import read_checkpoint
+from mm_ssl.models.checkpoint import read_checkpoint
 from mm_ssl.errors import CheckpointError, DataError
 
 from .harness import NO_NETWORK, ROOT, one_line_error, run_main, run_tool
