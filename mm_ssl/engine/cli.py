@@ -7,6 +7,7 @@ import glob
 import inspect
 import os
 import os.path as osp
+import re
 import shutil
 import sys
 import tempfile
@@ -67,7 +68,14 @@ class DictAction(MMEngineDictAction):
                              'train_cfg.max_epochs=5')
             if any(value.count(a) != value.count(b) for a, b in ('()', '[]', '{}')):
                 parser.error(f'{option_string} {item!r}: unbalanced brackets in the value')
-        super().__call__(parser, namespace, values, option_string)
+            if re.match(r'\s*\w+\s*\(', value):
+                parser.error(f'{option_string} {item!r}: a value is a number, string, list or '
+                             f'tuple, not a call; set a dict entry by entry, e.g. {key}.type=X '
+                             f'{key}.max_epochs=5')
+        try:
+            super().__call__(parser, namespace, values, option_string)
+        except (AssertionError, ValueError, RecursionError) as exc:
+            parser.error(f'{option_string} {" ".join(values)!r}: cannot parse ({exc})')
 
 
 def positive_int(text: str) -> int:

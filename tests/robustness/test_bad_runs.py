@@ -200,7 +200,8 @@ def test_batch_larger_than_a_video_set(tmp_path, record):
 
 @pytest.mark.parametrize('option,message', [
     ('model.neck.hidden_dim=[1,2', 'unbalanced brackets in the value'),
-    ('train_cfg.max_epochs', 'expected KEY=VALUE')])
+    ('train_cfg.max_epochs', 'expected KEY=VALUE'),
+    ('train_cfg=dict(type=EpochBasedTrainLoop,max_epochs=1)', 'not a call')])
 def test_malformed_cfg_option(tmp_path, option, message, record):
     run = run_main(TRAIN, SIMCLR, '--work-dir', tmp_path / 'work', '--cfg-options', option)
     record('train.py', f'--cfg-options {option!r}', usage_error(run, option, message))
