@@ -76,7 +76,7 @@ def main(repeats=7, n_az=270, seed=0):
     points = lidar_sweep(seed, n_az)
     x = voxelize(points)
     match_a, match_b = resampled_views(points)
-    ours = VoxelBackBone8x(4, SHAPE).train()
+    ours = VoxelBackBone8x(4, VOXEL, RANGE).train()
     theirs = spconv_twin(ours)
     before = torch.get_num_threads()
     spconv_ops.get_current_stream = lambda: 0   # unused by its CPU branch (see the docstring)

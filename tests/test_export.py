@@ -47,7 +47,7 @@ def reference_backbone(stage_names):
 
 def trained_backbone():
     torch.manual_seed(0)
-    ours = VoxelBackBone8x(4, (41, 160, 140))
+    ours = VoxelBackBone8x(4, (0.5, 0.5, 0.1), (0, -40, -3, 70, 40, 1))   # grid [41, 160, 140]
     with torch.no_grad():
         for t in ours.state_dict().values():
             t.copy_(torch.randn_like(t.float()).to(t.dtype) if t.is_floating_point() else t + 3)

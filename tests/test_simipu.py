@@ -108,8 +108,9 @@ def test_simipu_configs_share_one_grid_between_data_and_encoder(path):
     cfg = Config.fromfile(path)
     pre = cfg.model.data_preprocessor
     assert (tuple(pre.voxel_size), tuple(pre.point_range)) == (cfg.voxel_size, cfg.point_range)
-    assert list(cfg.model.point_encoder.sparse_shape) == sparse_shape(pre.voxel_size,
-                                                                      pre.point_range)
+    encoder = cfg.model.point_encoder
+    assert (tuple(encoder.voxel_size), tuple(encoder.point_range)) == (cfg.voxel_size,
+                                                                       cfg.point_range)
     assert tuple(cfg.train_dataloader.dataset.point_range) == tuple(pre.point_range)
 
 

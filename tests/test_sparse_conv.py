@@ -15,6 +15,7 @@ from spconv.pytorch.conv import SparseConvolution
 
 from mm_ssl.datasets.synthetic_scene import lidar_sweep
 from mm_ssl.models.encoders import VoxelBackBone8x
+from mm_ssl.models.encoders.voxel_backbone import STRIDES_ZYX, gather_point_features
 from mm_ssl.ops import SparseConv3d, SparseInverseConv3d, SubMConv3d
 from mm_ssl.ops.sparse_conv import _plan
 from mm_ssl.transforms.points import voxelize_batch
@@ -291,7 +292,7 @@ def dense_backbone(model, x):
 def test_backbone_forward_backward_matches_dense_stack(crop):
     x, _ = crop
     torch.manual_seed(0)
-    model = VoxelBackBone8x(4, CROP['sparse_shape'])
+    model = VoxelBackBone8x(4, CROP['voxel_size'], CROP['pc_range'])
     feats = x.features.clone().requires_grad_()
     out = model(x.replace_feature(feats))
     sparse = dict(out['multi_scale_3d_features'], encoded=out['encoded_spconv_tensor'])
@@ -347,7 +348,7 @@ class SpconvBackbone(nn.Module):
 
 def test_spconv_state_dict_loads_strictly_and_gives_the_same_output(crop):
     x, _ = crop
-    theirs, ours = on_spconvs_cpu_path(SpconvBackbone(4)), VoxelBackBone8x(4, CROP['sparse_shape'])
+    theirs, ours = on_spconvs_cpu_path(SpconvBackbone(4)), VoxelBackBone8x(4, CROP['voxel_size'], CROP['pc_range'])
     sd = theirs.state_dict()
     assert list(ours.state_dict()) == list(sd)
     for key in ('conv_input.0.weight', 'conv_input.1.running_var', 'conv1.0.0.weight',
@@ -371,7 +372,7 @@ def test_spconv_state_dict_loads_strictly_and_gives_the_same_output(crop):
 
 def test_point_features_gather_the_voxel_holding_each_point(crop):
     x, clouds = crop
-    model = VoxelBackBone8x(4, CROP['sparse_shape'])
+    model = VoxelBackBone8x(4, CROP['voxel_size'], CROP['pc_range'])
     out = model(x)
     size, rng = CROP['voxel_size'], CROP['pc_range']
     extra = torch.tensor([[-5.0, 0, -1.7], [17.0, 0.3, 0.95]])  # outside the range; in the sky
@@ -384,7 +385,7 @@ def test_point_features_gather_the_voxel_holding_each_point(crop):
                           ('encoded', 8)]:
         sp = (out['encoded_spconv_tensor'] if layer == 'encoded' else
               out['multi_scale_3d_features'][layer])
-        f, valid = model.point_features(out, pts, bidx, size, rng, layer)
+        f, valid = gather_point_features(sp, pts, bidx, size, rng, STRIDES_ZYX[layer])
         assert f.shape == (len(pts), sp.features.shape[1])
         # reference: look the cell up in a dict of the active sites
         z_stride = 16 if layer == 'encoded' else stride
@@ -399,7 +400,8 @@ def test_point_features_gather_the_voxel_holding_each_point(crop):
         if layer != 'encoded':
             # every point in the range keeps its voxel down to stride 8 (pad-1 strided convs)
             assert torch.equal(valid[:-2], in_range[:-2]), layer
-    f, valid = model.point_features(out, pts, bidx, size, rng, 'x_conv1')
+    f, valid = gather_point_features(out['multi_scale_3d_features']['x_conv1'], pts, bidx, size,
+                                     rng, STRIDES_ZYX['x_conv1'])
     assert not valid[-1] and not f[-1].any()
     f.sum().backward()
     assert model.conv1[0][0].weight.grad.abs().sum() > 0

@@ -3,7 +3,8 @@ _base_ = ['../_base_/datasets/synthetic_kitti.py', '../_base_/default_runtime.py
 mlp = dict(type='MLP', hidden_dim=256, out_dim=128, num_layers=3)   # SimIPU: 3 layers, BN, 128-d
 model = dict(
     type='SimIPU',
-    point_encoder=dict(type='VoxelBackBone8x', in_channels=4, sparse_shape=(41, 1600, 1408)),
+    point_encoder=dict(type='VoxelBackBone8x', in_channels=4, voxel_size={{_base_.voxel_size}},
+                       point_range={{_base_.point_range}}),
     image_encoder=dict(type='ResNet', depth=18, out_maps=('layer4',)),
     intra_head=mlp, point_cross_head=mlp, image_cross_head=mlp,
     point_layer='x_conv4', num_contrast_points=1024, temperature=0.07,

@@ -61,9 +61,10 @@ class SimIPU(BaseModel):
         xyz = torch.cat([p[:, :3] for p in points])
         batch_idx = torch.cat([torch.full((len(p),), f, device=xyz.device)
                                for f, p in enumerate(points)])
-        pre = self.data_preprocessor
-        per_point, valid = gather_point_features(out, xyz, batch_idx, pre.voxel_size,
-                                                 pre.point_range, STRIDES_ZYX[self.point_layer])
+        encoder = self.point_encoder
+        per_point, valid = gather_point_features(out, xyz, batch_idx, encoder.voxel_size,
+                                                 encoder.point_range,
+                                                 STRIDES_ZYX[self.point_layer])
         sizes = [len(p) for p in points]
         return per_point.split(sizes), valid.split(sizes)
 

@@ -34,7 +34,7 @@ from mm_ssl.models.export import sub_state
 from mm_ssl.errors import DataError
 from mm_ssl.models.encoders import VoxelBackBone8x
 from mm_ssl.models.heads.centerpoint import CenterHead, to_bev
-from mm_ssl.transforms.points import range_filter, sparse_shape, voxelize_batch
+from mm_ssl.transforms.points import range_filter, voxelize_batch
 
 from .det3d_ap import average_precision
 
@@ -113,7 +113,7 @@ class VoxelCenterDetector(nn.Module):
     def __init__(self, voxel_size, point_range, num_classes=len(CLASSES), head_hidden=64):
         super().__init__()
         self.voxel_size, self.point_range = tuple(voxel_size), tuple(point_range)
-        self.encoder = VoxelBackBone8x(4, sparse_shape(voxel_size, point_range))
+        self.encoder = VoxelBackBone8x(4, voxel_size, point_range)
         z_out = self._encoded_depth(self.encoder.sparse_shape[0])
         self.head = CenterHead(self.encoder.feat_dim * z_out, num_classes, voxel_size, point_range,
                                out_stride=8, hidden=head_hidden)

@@ -7,6 +7,7 @@ import torch.nn as nn
 from mm_ssl.errors import ConfigError
 from mm_ssl.ops import SparseConv3d, SubMConv3d
 from mm_ssl.registry import MODELS
+from mm_ssl.transforms.points import KITTI_RANGE, KITTI_VOXEL, sparse_shape
 
 # Per-axis (z, y, x) downsampling of each output, in input voxels.
 STRIDES_ZYX = {'x_conv1': (1, 1, 1), 'x_conv2': (2, 2, 2), 'x_conv3': (4, 4, 4),
@@ -33,11 +34,13 @@ class VoxelBackBone8x(nn.Module):
 
     Args:
         in_channels: voxel feature channels (4 for mean-VFE x, y, z, intensity).
-        sparse_shape: (z, y, x) grid of the input; OpenPCDet's ``grid_size[::-1] + [1, 0, 0]``,
-            e.g. [41, 1600, 1408] for KITTI at voxel [0.05, 0.05, 0.1].
+        voxel_size: (x, y, z) metres of an input voxel, KITTI's [0.05, 0.05, 0.1] by default.
+        point_range: (x_min, y_min, z_min, x_max, y_max, z_max) of the voxel grid.
         last_pad: padding of ``conv_out`` (OpenPCDet's ``last_pad``).
 
     Attributes:
+        sparse_shape: (z, y, x) grid of the input, OpenPCDet's ``grid_size[::-1] + [1, 0, 0]``
+            of ``voxel_size`` and ``point_range``: [41, 1600, 1408] for KITTI.
         feat_dim: 128, channels of ``encoded_spconv_tensor``.
         map_strides, map_channels: x_conv1..x_conv4 -> stride in x/y (1, 2, 4, 8) / channels
             (16, 32, 64, 64).
@@ -51,9 +54,11 @@ class VoxelBackBone8x(nn.Module):
             ``multi_scale_3d_strides`` (= map_strides).
     """
 
-    def __init__(self, in_channels=4, sparse_shape=(41, 1600, 1408), last_pad=0):
+    def __init__(self, in_channels=4, voxel_size=KITTI_VOXEL, point_range=KITTI_RANGE,
+                 last_pad=0):
         super().__init__()
-        self.sparse_shape = [int(s) for s in sparse_shape]
+        self.voxel_size, self.point_range = tuple(voxel_size), tuple(point_range)
+        self.sparse_shape = sparse_shape(voxel_size, point_range)
         self.conv_input = spconv.SparseSequential(
             SubMConv3d(in_channels, 16, 3, padding=1, bias=False, indice_key='subm1'),
             nn.BatchNorm1d(16, eps=1e-3, momentum=0.01), nn.ReLU())
@@ -77,7 +82,8 @@ class VoxelBackBone8x(nn.Module):
         if list(x.spatial_shape) != self.sparse_shape:
             raise ConfigError(
                 f'VoxelBackBone8x: input spatial_shape {list(x.spatial_shape)} != sparse_shape '
-                f'{self.sparse_shape} (OpenPCDet uses grid_size[::-1] + [1, 0, 0])')
+                f'{self.sparse_shape} of voxel_size {self.voxel_size} and point_range '
+                f'{self.point_range}: voxelise with the same grid')
         x1 = self.conv1(self.conv_input(x))
         x2 = self.conv2(x1)
         x3 = self.conv3(x2)
@@ -87,19 +93,6 @@ class VoxelBackBone8x(nn.Module):
                 'multi_scale_3d_features': {'x_conv1': x1, 'x_conv2': x2, 'x_conv3': x3,
                                             'x_conv4': x4},
                 'multi_scale_3d_strides': dict(self.map_strides)}
-
-    @staticmethod
-    def point_features(out, points_xyz, batch_idx, voxel_size, point_cloud_range,
-                       layer='x_conv4'):
-        """Features of the voxel holding each point at the scale of ``layer`` (a key of
-        ``multi_scale_3d_features``, or 'encoded' for ``encoded_spconv_tensor``), from the output
-        of ``forward``; see ``gather_point_features``. Every point that was voxelised keeps an
-        active voxel down to x_conv4 (each strided conv with padding 1 reaches floor(i / 2));
-        at 'encoded' (z stride 16, no padding) points in the top z cell come back invalid."""
-        sp = (out['encoded_spconv_tensor'] if layer == 'encoded' else
-              out['multi_scale_3d_features'][layer])
-        return gather_point_features(sp, points_xyz, batch_idx, voxel_size, point_cloud_range,
-                                     STRIDES_ZYX[layer])
 
 
 def gather_point_features(sp, points_xyz, batch_idx, voxel_size, point_cloud_range,
