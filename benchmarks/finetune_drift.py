@@ -5,16 +5,13 @@ fine-tuning of ``benchmarks/transfer_det3d.py`` (one seed).
     python benchmarks/finetune_drift.py --pretrained SimIPU=work_dirs/demo/simipu/epoch_4.pth \
         [--iters 150] [--labelled-frames 16] [--encoder-lr-mult 1.0]
 """
-import os.path as osp
-import sys
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mm_ssl.engine.cli import exit_on_error, load_config  # noqa: E402
-from mm_ssl.evaluation.det3d_transfer import (VoxelCenterDetector, finetune,  # noqa: E402
+from mm_ssl.engine.cli import exit_on_error, load_config
+from mm_ssl.evaluation.det3d_transfer import (VoxelCenterDetector, finetune,
                                               load_labelled_frames)
-from transfer_det3d import finetune_parser, starting_encoders  # noqa: E402
+from transfer_det3d import finetune_parser, starting_encoders
 
 
 def drift(detector, frames, iters, seed, encoder_lr_mult):

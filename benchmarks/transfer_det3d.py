@@ -15,14 +15,12 @@ the encoder was pretrained on.
 import argparse
 import json
 import os.path as osp
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mm_ssl.engine.cli import exit_on_error, load_config, positive_int  # noqa: E402
-from mm_ssl.evaluation.det3d_transfer import (compare_transfer, encoder_state,  # noqa: E402
+from mm_ssl.engine.cli import exit_on_error, load_config, positive_int
+from mm_ssl.evaluation.det3d_transfer import (compare_transfer, encoder_state,
                                               paired_gains, plot_finetune_losses, transfer_table)
 
 DEFAULT_CONFIG = 'configs/simipu/simipu_voxelnet-r18_1xb2-cpu-demo_synthetic-kitti.py'

@@ -29,6 +29,7 @@ import torch
 
 from mm_ssl.engine import SSLRunner
 from mm_ssl.engine.cli import exit_on_error, load_config, positive_int
+from mm_ssl.engine.log_plot import plot
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS_CONFIG = 'configs/simclr/simclr_resnet18_1xb256-20e_digits.py'
@@ -119,8 +120,6 @@ def digits_demo(args):
     rows = {name: evaluate(cfg, build_model(cfg, ckpt), verbose=False)
             for name, ckpt in (('random init', None), ('SimCLR', checkpoint))}
 
-    sys.path.insert(0, str(ROOT / 'tools'))
-    from plot_logs import plot
     curves = plot(work_dir, osp.join(args.work_dir, 'simclr_digits_curves.png'))
     print('[3/3] results (digits test split, top-1 %)\n')
     print('| encoder (ResNet-18) | kNN (k=200) | linear probe |')
