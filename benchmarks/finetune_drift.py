@@ -9,7 +9,7 @@ fine-tuning of ``benchmarks/transfer_det3d.py`` (one seed).
 import torch
 
 from mm_ssl.engine.cli import exit_on_error, load_config
-from mm_ssl.evaluation.det3d_transfer import (VoxelCenterDetector, finetune,
+from mm_ssl.evaluation.det3d import (VoxelCenterDetector, finetune,
                                               load_labelled_frames)
 from transfer_det3d import finetune_parser, starting_encoders
 

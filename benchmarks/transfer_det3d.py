@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from mm_ssl.engine.cli import exit_on_error, load_config, positive_int
-from mm_ssl.evaluation.det3d_transfer import (compare_transfer, encoder_state,
+from mm_ssl.evaluation.det3d import (compare_transfer, encoder_state,
                                               paired_gains, plot_finetune_losses, transfer_table)
 
 DEFAULT_CONFIG = 'configs/simipu/simipu_voxelnet-r18_1xb2-cpu-demo_synthetic-kitti.py'

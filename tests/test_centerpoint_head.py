@@ -7,7 +7,7 @@ import pytest
 import spconv.pytorch as spconv
 import torch
 
-from mm_ssl.models.heads.centerpoint import (REG_HEADS, CenterHead, draw_gaussian, focal_loss,
+from mm_ssl.evaluation.det3d.head import (REG_HEADS, CenterHead, draw_gaussian, focal_loss,
                                               gaussian_radius, to_bev)
 from mm_ssl.registry import MODELS
 

@@ -6,7 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from mm_ssl.evaluation.det3d_ap import average_precision, bev_iou, iou_3d
+from mm_ssl.evaluation.det3d.ap import average_precision, bev_iou, iou_3d
 
 
 def box(x, y, l, w, yaw=0.0, z=0.0, h=1.5):

@@ -1,4 +1,4 @@
-"""The in-suite detection-transfer benchmark (mm_ssl.evaluation.det3d_transfer): labelled frames
+"""The in-suite detection-transfer benchmark (mm_ssl.evaluation.det3d): labelled frames
 read against an independent projection and box conversion, a fair comparison (same seed => same
 run up to the encoder's weights), and a detector that learns."""
 import math
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from mm_ssl.evaluation.det3d_transfer import (CLASSES, VoxelCenterDetector, compare_transfer,
+from mm_ssl.evaluation.det3d.transfer import (CLASSES, VoxelCenterDetector, compare_transfer,
                                               detection_ap, finetune, load_labelled_frame,
                                               load_labelled_frames, mean_and_spread, paired_gains,
                                               precise_bn, transfer_table)

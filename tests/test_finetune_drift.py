@@ -6,7 +6,7 @@ import torch
 from conftest import ROOT
 from test_det3d_transfer import RANGE, VOXEL
 
-from mm_ssl.evaluation.det3d_transfer import VoxelCenterDetector, load_labelled_frames
+from mm_ssl.evaluation.det3d import VoxelCenterDetector, load_labelled_frames
 
 sys.path.insert(0, f'{ROOT}/benchmarks')
 from finetune_drift import drift  # noqa: E402

@@ -73,7 +73,7 @@ def ensure_synthetic_kitti(root: Path, frames: int):
 
 
 def lidar_demo(args):
-    from mm_ssl.evaluation.det3d_transfer import (compare_transfer, encoder_state, paired_gains,
+    from mm_ssl.evaluation.det3d import (compare_transfer, encoder_state, paired_gains,
                                                   plot_finetune_losses, transfer_table)
 
     root = Path(args.data_root)

@@ -26,7 +26,7 @@ from mm_ssl.engine.cli import (DictAction, check_writable, exit_on_error, load_c
                                positive_float, positive_int)
 from mm_ssl.errors import ConfigError
 from mm_ssl.evaluation import build_model, detection_transfer, evaluate, supported_protocols
-from mm_ssl.evaluation.det3d_transfer import mean_and_spread, transfer_table
+from mm_ssl.evaluation.det3d import mean_and_spread, transfer_table
 
 
 def torch_device(text: str) -> str:

@@ -10,7 +10,7 @@ from mm_ssl.models.checkpoint import check_matches, read_checkpoint
 from mm_ssl.errors import ConfigError
 from mm_ssl.registry import MODELS
 
-from .det3d_transfer import VoxelCenterDetector, compare_transfer, encoder_state
+from .det3d import VoxelCenterDetector, compare_transfer, encoder_state
 from .features import extract_features
 from .knn import knn_accuracy
 from .linear import linear_probe
@@ -72,12 +72,12 @@ def detection_transfer(cfg, checkpoint: str | None = None, seeds: int = 3, iters
     ``train_dataloader.dataset.data_root``'s first ``labelled_frames`` ``train`` frames, scored on
     its ``val`` frames, on the voxel grid of ``model.data_preprocessor`` (the grid the encoder
     was pretrained on). One run per seed ``0 .. seeds - 1``; see
-    :func:`~mm_ssl.evaluation.det3d_transfer.compare_transfer` for the recipe.
+    :func:`~mm_ssl.evaluation.det3d.compare_transfer` for the recipe.
 
     Returns:
         ``{name: {'ap': [per-seed AP], 'loss': [per-seed losses], 'seconds': s}}`` with one
         entry, named after the checkpoint's file (``'random init'`` when None), as
-        :func:`~mm_ssl.evaluation.det3d_transfer.transfer_table` takes it.
+        :func:`~mm_ssl.evaluation.det3d.transfer_table` takes it.
     """
     grid = cfg.model.data_preprocessor
     state, name = None, 'random init'

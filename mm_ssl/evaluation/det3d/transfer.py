@@ -1,5 +1,5 @@
 """Transfer of a point encoder to 3D detection, measured inside the suite: ``VoxelBackBone8x`` +
-a CenterPoint-style BEV head (:class:`~mm_ssl.models.heads.centerpoint.CenterHead`) fine-tuned on
+a CenterPoint-style BEV head (:class:`~mm_ssl.evaluation.det3d.head.CenterHead`) fine-tuned on
 labelled KITTI-format frames and scored with KITTI's BEV / 3D AP (R40).
 
 This is a probe of the encoder, not a detector to deploy: no data augmentation, no second stage,
@@ -29,14 +29,14 @@ from PIL import Image
 
 from mm_ssl.datasets.kitti_io import (camera_box_to_lidar, lidar2cam, lidar_to_image, read_calib,
                                       read_label, read_points)
-from mm_ssl.models.checkpoint import read_checkpoint
-from mm_ssl.models.export import sub_state
 from mm_ssl.errors import DataError
+from mm_ssl.models.checkpoint import read_checkpoint
 from mm_ssl.models.encoders import VoxelBackBone8x
-from mm_ssl.models.heads.centerpoint import CenterHead, to_bev
+from mm_ssl.models.export import sub_state
 from mm_ssl.transforms.points import range_filter, voxelize_batch
 
-from .det3d_ap import average_precision
+from .ap import average_precision
+from .head import CenterHead, to_bev
 
 CLASSES = ('Car', 'Pedestrian', 'Cyclist')
 # KITTI's neighbouring classes: a Van detected as a Car (a sitting person as a Pedestrian) is
