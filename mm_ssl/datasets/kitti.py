@@ -15,7 +15,6 @@ Example (SimIPU's views)::
 from pathlib import Path
 
 import torch
-from mmengine.logging import MMLogger
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import functional as TF
 
@@ -23,6 +22,7 @@ from mm_ssl.errors import ConfigError, DataError
 from mm_ssl.registry import DATASETS, TRANSFORMS
 from mm_ssl.transforms.points import KITTI_RANGE, range_filter, sample_points
 
+from .bad_samples import SkipBadSamples
 from .kitti_io import CAMERA_KEYS, lidar2img, read_calib, read_image, read_points
 from .safe_pickle import load_data_pickle
 from .sampler import sample_rng
@@ -31,7 +31,7 @@ __all__ = ['KittiPointImageDataset']
 
 
 @DATASETS.register_module()
-class KittiPointImageDataset(Dataset):
+class KittiPointImageDataset(SkipBadSamples, Dataset):
     """One camera's image and the LiDAR cloud of each frame, with the matrix projecting one into
     the other.
 
@@ -53,11 +53,10 @@ class KittiPointImageDataset(Dataset):
             belongs to another camera, or the calibration to another frame).
 
     Attributes:
-        skipped: frame's LiDAR path -> error message (which starts with the offending file), for
-            the frames skipped so far in this process (each DataLoader worker keeps its own).
-            Each sample also carries ``skipped``: the messages of the frames skipped to reach it,
-            one per line, which :class:`~mm_ssl.engine.BadSampleCounterHook` adds up over the
-            run across workers.
+        skipped, skip_reasons: frame's LiDAR path -> error message (which starts with the
+            offending file) and the count per reason, see :class:`SkipBadSamples`. Each sample
+            also carries ``skipped``: the messages of the frames skipped to reach it, one per
+            line, which :class:`~mm_ssl.engine.BadSampleCounterHook` adds up over the run.
 
     Shape:
         points: (num_points, use_channels) float32; image: (3, H, W) uint8;
@@ -68,9 +67,7 @@ class KittiPointImageDataset(Dataset):
                  num_point_channels=4, use_channels=4, camera=2, reduced=True,
                  point_range=KITTI_RANGE, num_points=16384, pipeline=None, on_bad_sample='raise',
                  max_principal_offset=0.4):
-        if on_bad_sample not in ('raise', 'skip'):
-            raise ConfigError(f"KittiPointImageDataset: on_bad_sample must be 'raise' or 'skip', "
-                              f'got {on_bad_sample!r}')
+        self.init_bad_samples(on_bad_sample)
         if not 3 <= use_channels <= num_point_channels:
             raise ConfigError(f'KittiPointImageDataset: need 3 <= use_channels <= '
                               f'num_point_channels, got {use_channels} and {num_point_channels}')
@@ -88,7 +85,7 @@ class KittiPointImageDataset(Dataset):
         self.ann_file, self.split = ann, split
         self.num_point_channels, self.use_channels = num_point_channels, use_channels
         self.camera, self.reduced, self.point_range = camera, reduced, point_range
-        self.num_points, self.on_bad_sample = num_points, on_bad_sample
+        self.num_points = num_points
         self.max_principal_offset = max_principal_offset
         cam_keys = CAMERA_KEYS.get(self.metainfo.get('dataset'), CAMERA_KEYS['kitti'])
         if not 0 <= camera < len(cam_keys):
@@ -98,7 +95,9 @@ class KittiPointImageDataset(Dataset):
         if not isinstance(pipeline, (list, tuple)):
             pipeline = [] if pipeline is None else [pipeline]
         self.pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
-        self.skipped = {}
+        self.bad_samples_source = ann
+
+    sample_noun = 'frame'
 
     def __len__(self):
         return len(self.data_list)
@@ -138,29 +137,7 @@ class KittiPointImageDataset(Dataset):
 
     def __getitem__(self, i):
         with sample_rng(i):  # point sampling and augmentation per sample (SeededSampler)
-            return self._next_good_sample(i)
+            return self.next_good_sample(i)
 
-    def _next_good_sample(self, i):
-        tries = len(self) if self.on_bad_sample == 'skip' else 1
-        skipped_now = []
-        for j in ((i + k) % len(self) for k in range(tries)):
-            lidar_path = str(self.paths(j)[0])
-            if lidar_path in self.skipped:
-                continue
-            try:
-                results = self.load(j)
-            except DataError as exc:
-                if self.on_bad_sample == 'raise':
-                    raise
-                self.skipped[lidar_path] = str(exc)
-                skipped_now.append(str(exc))
-                MMLogger.get_current_instance().warning(
-                    f'skipping frame {j} ({len(self.skipped)} skipped so far): {exc}')
-                continue
-            for transform in self.pipeline:
-                results = transform(results)
-            # one string (collates in any worker), read by BadSampleCounterHook for the summary
-            results['skipped'] = '\n'.join(skipped_now)
-            return results
-        raise DataError(f'{self.ann_file}: no readable frame left, all {len(self)} skipped '
-                        '(see dataset.skipped)')
+    def sample_key(self, i):
+        return self.paths(i)[0]

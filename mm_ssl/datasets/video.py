@@ -17,12 +17,11 @@ import csv
 import json
 import os
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import torch
-from mmengine.logging import MMLogger
 from PIL import Image
 from torch.utils.data import Dataset
 
@@ -30,6 +29,7 @@ from mm_ssl.errors import ConfigError, DataError
 from mm_ssl.progress import progress
 from mm_ssl.registry import DATASETS, TRANSFORMS
 
+from .bad_samples import SkipBadSamples
 from .sampler import sample_rng
 from .text_io import read_text
 from .video_io import VIDEO_EXTENSIONS, VideoReader, video_error
@@ -296,7 +296,7 @@ def build_video_index(root, out=None, full=False, verbose=True):
 
 
 @DATASETS.register_module()
-class VideoDataset(Dataset):
+class VideoDataset(SkipBadSamples, Dataset):
     """Clips of the videos an official annotation file lists.
 
     Args:
@@ -325,10 +325,9 @@ class VideoDataset(Dataset):
     Attributes:
         videos: paths relative to the video folder; labels: (N,) int64 (-1: unlabelled);
         metainfo: ``dict(classes=[...])``; num_classes.
-        skipped: file (or ``annotation:line``) -> message, for what was skipped so far in this
-            process (each DataLoader worker keeps its own; samples also carry ``skipped``);
-        skip_reasons: Counter of skip categories (``missing``, ``unreadable``,
-            ``no_video_stream``, ``too_short``, ``bad_entry``).
+        skipped, skip_reasons: file (or ``annotation:line``) -> message and the count per
+            category (``missing``, ``unreadable``, ``no_video_stream``, ``too_short``,
+            ``bad_entry``), see :class:`SkipBadSamples`; samples also carry ``skipped``.
 
     A sample is ``dict(clip, frame_indices, label, video_idx, path, skipped)``: ``clip`` uint8
     (T, H, W, 3), or (N, T, H, W, 3) when ``num_clips > 1`` (or a callable sampler returns
@@ -342,9 +341,7 @@ class VideoDataset(Dataset):
                  video_dir='', clip_len=16, frame_interval=1, num_clips=1, sampler='random',
                  dense_gap=None, short_side=None, index_file=INDEX_FILE, frame_cache=None,
                  pipeline=None, on_bad_sample='raise', max_open_readers=4):
-        if on_bad_sample not in ('raise', 'skip'):
-            raise ConfigError(f"VideoDataset: on_bad_sample must be 'raise' or 'skip', got "
-                              f'{on_bad_sample!r}')
+        self.init_bad_samples(on_bad_sample)
         if not callable(sampler) and sampler not in SAMPLERS:
             raise ConfigError(f'VideoDataset: sampler must be one of {SAMPLERS} or a callable, '
                               f'got {sampler!r}')
@@ -353,22 +350,21 @@ class VideoDataset(Dataset):
                               f'got {clip_len}, {frame_interval}, {num_clips}')
         self.root = Path(data_root).expanduser()
         self.video_root = self.root / video_dir
-        self.on_bad_sample, self.short_side = on_bad_sample, short_side
+        self.short_side = short_side
         self.clip_len, self.frame_interval, self.num_clips = clip_len, frame_interval, num_clips
         self.sampler, self.dense_gap = sampler, dense_gap
-        self.skipped, self.skip_reasons = {}, Counter()
-        ann = self.root / ann_file
+        ann = self.bad_samples_source = self.root / ann_file
         entries, classes, bad = read_annotations(ann_format or _infer_format(ann_file), ann,
                                                  split, fold, classes, name_template)
         for exc in bad:
-            self._skip(exc)
+            self.record_skip(exc)
         self.metainfo = dict(classes=list(classes))
         self.num_classes = len(classes)
         self.index = self._load_index(index_file)
         for rel, _ in entries:
             record = self.index.get(rel)
             if record is not None and 'error' in record:
-                self._skip(video_error(self.video_root / rel, record['reason'],
+                self.record_skip(video_error(self.video_root / rel, record['reason'],
                                        f'{record["error"]} (marked in the video index)'))
         entries = [e for e in entries if str(self.video_root / e[0]) not in self.skipped]
         if not entries:
@@ -394,14 +390,7 @@ class VideoDataset(Dataset):
             raise DataError(f'{path}: not a video index ({exc!r}); rebuild it with '
                             f'data_prep/build_video_index.py --root {self.video_root}') from exc
 
-    def _skip(self, exc):
-        """Record a bad video or entry, or raise in ``'raise'`` mode."""
-        if self.on_bad_sample == 'raise':
-            raise exc
-        self.skipped[getattr(exc, 'path', str(exc))] = str(exc)
-        self.skip_reasons[getattr(exc, 'reason', 'unreadable')] += 1
-        MMLogger.get_current_instance().warning(
-            f'VideoDataset: skipping ({len(self.skipped)} skipped so far): {exc}')
+    sample_noun = 'video'
 
     def __len__(self):
         return len(self.videos)
@@ -478,25 +467,7 @@ class VideoDataset(Dataset):
 
     def __getitem__(self, i):
         with sample_rng(i):  # clip sampling and augmentation per sample (SeededSampler)
-            return self._next_good_sample(i)
+            return self.next_good_sample(i)
 
-    def _next_good_sample(self, i):
-        tries = len(self) if self.on_bad_sample == 'skip' else 1
-        skipped_here = []
-        for j in ((i + k) % len(self) for k in range(tries)):
-            if str(self.path(j)) in self.skipped:
-                continue
-            try:
-                sample = self.load(j)
-            except DataError as exc:
-                if self.on_bad_sample == 'raise':
-                    raise
-                self._skip(exc)
-                skipped_here.append(str(exc))
-                continue
-            sample['skipped'] = '\n'.join(skipped_here)
-            for transform in self.pipeline:
-                sample = transform(sample)
-            return sample
-        raise DataError(f'{self.root}: no readable video left, all {len(self)} skipped '
-                        '(see dataset.skipped)')
+    def sample_key(self, i):
+        return self.path(i)
