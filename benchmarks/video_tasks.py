@@ -1,14 +1,25 @@
-"""Temporal pretext tasks vs plain clip contrastive learning vs random init, in one run.
+"""Temporal pretext tasks vs plain clip contrastive learning vs random init, over several seeds.
 
 Each method's config under configs/video/ is pretrained for the same CPU-time budget (same
-encoder: the small 3D CNN, same batch size) on a freshly generated synthetic video set, then its
-frozen encoder is evaluated: retrieval recall@1/5 (test videos against train videos, mean
-feature of 5 uniform clips each) and linear-probe accuracy on video-mean features.
+encoder: the small 3D CNN, same batch size, the learning rate of its config scaled linearly to
+the batch, warmed up over the first 10% of the budget and decayed by a cosine) on one freshly
+generated synthetic video set, then its frozen encoder is evaluated: retrieval recall@1/5 (test
+videos against train videos, mean feature of 5 uniform 8-frame clips each) and linear-probe
+accuracy on video-mean and on clip features. Frame-level methods (time-contrastive, Shuffle and
+Learn, OPN: trained on single frames) are evaluated frame by frame, and so is the random-init
+encoder they are compared with (``random init (frames)``). The pretext task's own accuracy is
+measured on the training videos and on the held-out test videos (fixed draws, eval mode): a
+task learnt by memorising each training video's timeline scores high on the first only.
 
-    OMP_NUM_THREADS=2 python benchmarks/video_tasks.py --budget 40 [--methods vcop taco-simclr]
+Each seed draws the initial weights and the training samples; every method's seed is compared
+with the random-init encoder of the same seed (paired gain, mean ± std over the seeds).
+
+    OMP_NUM_THREADS=2 python benchmarks/video_tasks.py --budget 120 --seeds 3 [--methods vcop opn]
 """
 import argparse
+import math
 import os.path as osp
+import statistics
 import sys
 import tempfile
 import time
@@ -41,11 +52,15 @@ METHODS = {
     'opn': VideoMethod('OPN', 'opn_small3dcnn_synthetic-videos.py'),
     'vcop': VideoMethod('VCOP', 'vcop_small3dcnn_synthetic-videos.py'),
     'taco-simclr': VideoMethod('TaCo (SimCLR)', 'taco_small3dcnn_synthetic-videos.py'),
+    'taco-moco': VideoMethod('TaCo (MoCo)', 'taco-moco_small3dcnn_synthetic-videos.py'),
+    'taco-byol': VideoMethod('TaCo (BYOL)', 'taco-byol_small3dcnn_synthetic-videos.py'),
 }
+RANDOM_INIT = {False: 'random init (clips)', True: 'random init (frames)'}
+METRICS = ('recall@1', 'recall@5', 'linear_video', 'linear_clip')
 
 
 # the whole small set stays decoded and open: the budget measures learning, not re-decoding
-CACHE = dict(frame_cache=dict(memory_frames=20000), max_open_readers=1000)
+CACHE = dict(frame_cache=dict(memory_frames=40000), max_open_readers=1000)
 
 
 def load_config(name: str, data_root: str, batch_size: int) -> Config:
@@ -54,6 +69,18 @@ def load_config(name: str, data_root: str, batch_size: int) -> Config:
     cfg.train_dataloader.update(batch_size=batch_size, num_workers=0)
     cfg.train_dataloader.pop('persistent_workers', None)
     return cfg
+
+
+def config_lr(name: str, batch_size: int) -> float:
+    """The config's SGD learning rate, scaled linearly from its batch size to ``batch_size``."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/video', name))
+    return cfg.optim_wrapper.optimizer.lr * batch_size / cfg.train_dataloader.batch_size
+
+
+def frame_level(name: str) -> bool:
+    """Whether the config's method trains on single frames (and is evaluated frame by frame)."""
+    model_type = Config.fromfile(osp.join(ROOT, 'configs/video', name)).model.type
+    return bool(getattr(MODELS.get(model_type), 'frame_level', False))
 
 
 def eval_loaders(cfg: Config, data_root: str, clip_len: int):
@@ -65,6 +92,13 @@ def eval_loaders(cfg: Config, data_root: str, clip_len: int):
             batch_size=16, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
             collate_fn=dict(type='default_collate'), dataset=dict(test, ann_file=ann))))
     return loaders
+
+
+def lr_factor(done: float, warmup: float = 0.1) -> float:
+    """Linear warm-up over the first ``warmup`` of the budget, then a cosine decay to 0."""
+    if done < warmup:
+        return 0.01 + 0.99 * done / warmup
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (done - warmup) / (1 - warmup))))
 
 
 def pretrain(model, cfg: Config, budget_s: float, lr: float) -> tuple[int, float, float]:
@@ -79,6 +113,8 @@ def pretrain(model, cfg: Config, budget_s: float, lr: float) -> tuple[int, float
     losses, start = [], time.process_time()
     while time.process_time() - start < budget_s:
         for batch in loader:
+            for group in opt.param_groups:
+                group['lr'] = lr * lr_factor((time.process_time() - start) / budget_s)
             data = model.data_preprocessor(batch, training=True)
             loss = model(data['inputs'], data['data_samples'], mode='loss')['loss']
             opt.zero_grad(set_to_none=True)
@@ -87,17 +123,62 @@ def pretrain(model, cfg: Config, budget_s: float, lr: float) -> tuple[int, float
             losses.append(loss.item())
             if time.process_time() - start >= budget_s:
                 break
+    if not losses:
+        return 0, math.nan, math.nan
     tenth = max(1, len(losses) // 10)
     return len(losses), sum(losses[:tenth]) / tenth, sum(losses[-tenth:]) / tenth
 
 
+@torch.no_grad()
+def pretext_accuracy(model, cfg: Config, ann_file: str, seed: int = 0) -> float:
+    """Mean of the method's ``acc_*`` outputs (order class, time-contrastive positive, TaCo's
+    transformation heads) over one pass of its training samples drawn from the videos of
+    ``ann_file``, without augmentation, in eval mode, with fixed draws; NaN for methods without
+    one (SimCLR)."""
+    dataset = dict(cfg.train_dataloader.dataset, ann_file=ann_file, on_bad_sample='raise')
+    loader = Runner.build_dataloader(dict(
+        batch_size=16, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+        collate_fn=dict(type='default_collate'), dataset=dataset))
+    was_training = model.training
+    model.eval()
+    correct, total = 0.0, 0
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for batch in loader:
+            inputs = model.data_preprocessor(batch, training=False)['inputs']
+            accs = [v for k, v in model.compute_loss([inputs])[0].items() if k.startswith('acc')]
+            if not accs:
+                model.train(was_training)
+                return math.nan
+            correct += float(sum(accs) / len(accs)) * len(inputs)
+            total += len(inputs)
+    model.train(was_training)
+    return correct / total
+
+
+def mean_std(values) -> tuple[float, float]:
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return math.nan, math.nan
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def fmt(values, digits=1) -> str:
+    mean, std = mean_std(values)
+    return '–' if math.isnan(mean) else f'{mean:.{digits}f} ± {std:.{digits}f}'
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--budget', type=float, default=40,
-                        help='pretraining CPU seconds per method (all threads)')
-    parser.add_argument('--videos', type=int, default=60)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--budget', type=float, default=120,
+                        help='pretraining CPU seconds per method and seed (all threads)')
+    parser.add_argument('--seeds', type=int, default=3)
+    parser.add_argument('--videos', type=int, default=200)
     parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--lr', type=float, default=0.05)
+    parser.add_argument('--lr', type=float,
+                        help='one learning rate for every method (default: each config\'s, '
+                             'scaled linearly to --batch-size)')
     parser.add_argument('--methods', nargs='*', choices=list(METHODS), default=list(METHODS),
                         metavar='METHOD', help=f'any of {", ".join(METHODS)} (default: all)')
     parser.add_argument('--data-root', help='existing synthetic set (default: generate one)')
@@ -107,37 +188,72 @@ def main(argv=None):
     data_root = args.data_root or osp.join(tmp.name, 'videos')
     if not args.data_root:
         make_synthetic_videos(data_root, videos=args.videos, size=48, seconds=2.0, verbose=False)
-    rows = []
-    first = load_config(METHODS['simclr-clip'].config, data_root, args.batch_size)
     clip_len = 8
-    train_loader, test_loader = eval_loaders(first, data_root, clip_len)
-    for method in [None] + args.methods:   # None: the randomly initialised encoder
-        name = METHODS[method].label if method else 'random init'
-        cfg = load_config(METHODS[method].config, data_root, args.batch_size) if method else first
-        torch.manual_seed(0)
-        model = MODELS.build(cfg.model)
-        start = time.perf_counter()
-        steps, loss = 0, '-'
-        if method:
-            steps, loss_first, loss_last = pretrain(model, cfg, args.budget, args.lr)
-            loss = f'{loss_first:.2f} -> {loss_last:.2f}'
-        train_s = time.perf_counter() - start
-        start = time.perf_counter()
-        result = evaluate_video(model, train_loader, test_loader, ks=(1, 5))
-        eval_s = time.perf_counter() - start
-        rows.append((name, steps, loss, result))
-        print(f'{name}: {steps} steps in {train_s:.0f} s, eval {eval_s:.0f} s, '
-              f'{result}', flush=True)
-    print(f'\n{args.videos} synthetic videos (48 px, 10 motion classes), Small3DCNN, batch '
-          f'{args.batch_size}, {args.budget:.0f} CPU-s pretraining per method, {clip_len}-frame '
-          f'eval clips (5 per video), torch threads {torch.get_num_threads()}\n')
-    print('| method | steps | pretext loss (first -> last 10%) | retrieval R@1 | retrieval R@5 '
-          '| linear (video) | linear (clip) |')
-    print('|---|---|---|---|---|---|---|')
-    for name, steps, loss, r in rows:
-        print(f'| {name} | {steps} | {loss} | {r["recall@1"]:.1f} | {r["recall@5"]:.1f} | '
-              f'{r["linear_video"]:.1f} | {r["linear_clip"]:.1f} |')
-    return rows
+    base = load_config(METHODS['simclr-clip'].config, data_root, args.batch_size)
+    train_loader, test_loader = eval_loaders(base, data_root, clip_len)
+    videos = (len(train_loader.dataset), len(test_loader.dataset))
+    seeds = range(args.seeds)
+
+    results = {}   # name -> list of per-seed dicts
+    frame_modes = {frame_level(METHODS[m].config) for m in args.methods} or {False}
+    for per_frame in sorted(frame_modes):     # the random-init encoder, in each evaluation mode needed
+        for seed in seeds:
+            torch.manual_seed(seed)
+            model = MODELS.build(base.model)
+            start = time.process_time()
+            result = evaluate_video(model, train_loader, test_loader, ks=(1, 5),
+                                    per_frame=per_frame)
+            results.setdefault(RANDOM_INIT[per_frame], []).append(dict(
+                result, steps=0, loss=(math.nan, math.nan), acc=(math.nan, math.nan),
+                cpu=time.process_time() - start, per_frame=per_frame))
+            print(f'{RANDOM_INIT[per_frame]}, seed {seed}: {result}', flush=True)
+    for method in args.methods:
+        name, config = METHODS[method]
+        cfg = load_config(config, data_root, args.batch_size)
+        lr = args.lr or config_lr(config, args.batch_size)
+        for seed in seeds:
+            torch.manual_seed(seed)
+            model = MODELS.build(cfg.model)
+            cpu, wall = time.process_time(), time.perf_counter()
+            steps, loss_first, loss_last = pretrain(model, cfg, args.budget, lr)
+            train_s = time.perf_counter() - wall
+            result = evaluate_video(model, train_loader, test_loader, ks=(1, 5))
+            acc = (pretext_accuracy(model, cfg, 'trainlist01.txt'),
+                   pretext_accuracy(model, cfg, 'testlist01.txt'))
+            per_frame = bool(getattr(model, 'frame_level', False))
+            results.setdefault(name, []).append(dict(
+                result, steps=steps, loss=(loss_first, loss_last), acc=acc,
+                cpu=time.process_time() - cpu, wall=time.perf_counter() - wall,
+                per_frame=per_frame))
+            print(f'{name}, seed {seed}, lr {lr:.4g}: {steps} steps in {train_s:.0f} s wall, '
+                  f'loss {loss_first:.3f} -> {loss_last:.3f}, pretext accuracy train '
+                  f'{acc[0]:.1f} / held-out {acc[1]:.1f}, {result}', flush=True)
+
+    print(f'\n{args.videos} synthetic videos ({videos[0]} train / {videos[1]} test, 48 px, 10 '
+          f'motion classes), Small3DCNN, batch {args.batch_size}, {args.budget:.0f} CPU-s '
+          f'pretraining per method and seed, {args.seeds} seeds, {clip_len}-frame eval clips '
+          f'(5 per video), torch threads {torch.get_num_threads()}; mean ± std over the seeds; '
+          f'gain: paired with the random init of the same seed and evaluation mode\n')
+    print('| method | eval | steps | pretext loss (first → last 10%) | pretext acc train / '
+          'held-out | R@1 | R@5 | linear (video) | linear (clip) | gain R@1 | gain linear '
+          '(video) | CPU-s |')
+    print('|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|')
+    for name, runs in results.items():
+        per_frame = runs[0]['per_frame']
+        reference = results.get(RANDOM_INIT[per_frame])
+        gains = ['–', '–']
+        if not name.startswith('random init'):
+            gains = [fmt([run[key] - ref[key] for run, ref in zip(runs, reference)])
+                     for key in ('recall@1', 'linear_video')]
+        loss = '–' if not runs[0]['steps'] else \
+            f'{fmt([r["loss"][0] for r in runs], 2)} → {fmt([r["loss"][1] for r in runs], 2)}'
+        acc = '–' if math.isnan(mean_std([r['acc'][1] for r in runs])[0]) else \
+            f'{fmt([r["acc"][0] for r in runs])} / {fmt([r["acc"][1] for r in runs])}'
+        print(f'| {name} | {"frames" if per_frame else "clips"} | '
+              f'{statistics.fmean(r["steps"] for r in runs):.0f} | {loss} | {acc} | '
+              + ' | '.join(fmt([r[key] for r in runs]) for key in METRICS)
+              + f' | {gains[0]} | {gains[1]} | {sum(r["cpu"] for r in runs):.0f} |')
+    return results
 
 
 if __name__ == '__main__':

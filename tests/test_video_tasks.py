@@ -15,9 +15,11 @@ from mmengine.registry import init_default_scope
 from conftest import ROOT
 from data_prep.make_synthetic_videos import make_synthetic_videos
 from mm_ssl.datasets import VideoDataset, VideoTaskDataset
+from mm_ssl.datasets.synthetic_video import CLASSES, VideoSpec, object_trajectory, render_video
 from mm_ssl.datasets.video_tasks import (ClipOrderSampler, MotionTupleSampler,
                                         TimeContrastiveSampler, frame_motion)
-from mm_ssl.evaluation.video import finetune, retrieval_recall, video_level
+from mm_ssl.evaluation.video import (extract_clip_features, finetune, frame_sequence_features,
+                                     retrieval_recall, video_level)
 from mm_ssl.losses.temporal import taco_loss, time_contrastive_nce, time_contrastive_triplet
 from mm_ssl.models.encoders import FrameEncoder, Small3DCNN, VideoResNet
 from mm_ssl.ops.temporal_order import (permutation_classes, sample_orders,
@@ -216,6 +218,65 @@ def test_task_dataset_reads_the_sampled_frames_of_real_videos(synthetic_videos, 
         assert torch.all(sample['frame_indices'][1:] > sample['frame_indices'][:-1])
 
 
+def test_synthetic_classes_give_an_unambiguous_order_cue():
+    """Measured on the rendered frames (the object's coverage of each pixel) of the benchmark's
+    videos (48 px, 2 s at 25 fps), three per class: the object never touches the frame's border
+    (no wrap-around); between frames 8 apart (the order tasks' smallest gap) the centroid moves
+    >= 2 px one way along the class's axis (Move*, Bounce's horizontal drift, while it also moves
+    vertically) or the area grows / shrinks by >= 25% every time (Approach / Recede), and a still
+    object's centroid and area stay put. Rotation is checked on :func:`object_trajectory`:
+    >= 0.6 rad per 8 frames, one way, under a full turn in the video."""
+    ys, xs = np.mgrid[0:48, 0:48] + 0.5
+    axis = dict(MoveRight=(0, 1), MoveLeft=(0, -1), MoveUp=(1, -1), MoveDown=(1, 1),
+                MoveRightFast=(0, 1))
+    for label, name in enumerate(CLASSES):
+        for video in range(3):
+            spec = VideoSpec(label, 48, 48, 25, 2.0)
+            frames, masks = render_video(spec, np.random.default_rng([label, video]),
+                                         return_masks=True)
+            assert frames.shape == (50, 48, 48, 3)
+            border = np.concatenate([masks[:, 0], masks[:, -1], masks[:, :, 0], masks[:, :, -1]],
+                                    axis=1)
+            assert border.max() == 0, (name, video)
+            area = masks.sum((1, 2))
+            centre = np.stack([(masks * xs).sum((1, 2)), (masks * ys).sum((1, 2))], 1)
+            centre /= area[:, None]
+            step = centre[8:] - centre[:-8]                                     # (42, 2) px
+            growth = area[8:] / area[:-8]
+            if name in axis:
+                a, sign = axis[name]
+                assert (sign * step[:, a]).min() >= 2.0, (name, video)
+                assert np.abs(step[:, 1 - a]).max() < 0.1
+            elif name == 'Bounce':
+                drift = np.sign(step[0, 0])
+                assert (drift * step[:, 0]).min() >= 2.0 and np.abs(step[:, 1]).max() >= 2.0
+            elif name in ('Approach', 'Recede'):
+                assert (growth if name == 'Approach' else 1 / growth).min() >= 1.25, name
+            else:
+                assert np.abs(step).max() < 0.1 and np.abs(growth - 1).max() < 0.05, name
+            if name.startswith('Rotate'):
+                angle = object_trajectory(spec, np.random.default_rng(video))[2]
+                turn = (angle[8:] - angle[:-8]) * (1 if name == 'RotateClockwise' else -1)
+                assert turn.min() >= 0.6 and abs(angle[-1] - angle[0]) < 2 * np.pi
+
+
+def test_frame_level_features_encode_each_frame_alone():
+    init_default_scope('mm_ssl')
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type='OPN', encoder=ENCODER,
+                              data_preprocessor=dict(type='VideoDataPreprocessor'))).eval()
+    clips = torch.randn(2, 3, 4, 16, 16)
+    with torch.no_grad():
+        feats = frame_sequence_features(model, clips)
+        loop = torch.cat([model.encoder(clips[:, :, t:t + 1]) for t in range(4)], 1)
+    assert feats.shape == (2, 4 * 64) and torch.allclose(feats, loop, atol=1e-5)
+    samples = [dict(clip=torch.randint(0, 256, (4, 16, 16, 3), dtype=torch.uint8), label=i,
+                    video_idx=i) for i in range(2)]
+    loader = torch.utils.data.DataLoader(samples, batch_size=2)
+    assert model.frame_level and extract_clip_features(model, loader)[0].shape == (2, 256)
+    assert extract_clip_features(model, loader, per_frame=False)[0].shape == (2, 64)
+
+
 def test_frame_motion_measures_a_known_translation():
     ys, xs = np.mgrid[0:40, 0:40].astype(np.float64)
     frames = []
@@ -281,5 +342,5 @@ def test_method_names_are_single_shell_words(synthetic_videos, capsys):
         video_tasks.main(['--methods', 'vcop', 'TaCo'])
     capsys.readouterr()
     rows = demo_video.run_video_demo('taco-simclr', budget_s=0, data_root=str(synthetic_videos))
-    assert [row[0] for row in rows] == ['random init', 'TaCo (SimCLR)']
-    assert '\n| TaCo (SimCLR) | 0 | ' in capsys.readouterr().out
+    assert list(rows) == ['random init (clips)', 'TaCo (SimCLR)']
+    assert '\n| TaCo (SimCLR) | clips | 0 | ' in capsys.readouterr().out

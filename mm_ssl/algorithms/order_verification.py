@@ -15,12 +15,15 @@ class OrderVerification(BaseSSL):
     through the encoder and classifies the order from their features with a
     :class:`PairwiseOrderHead`.
 
+    ``acc_order``: the share of samples whose order class the head predicts.
+
     Shape:
         views[0]: (B, N, C, T, H, W), N stored items in temporal order.
     """
     num_items: int
     num_classes: int
     pairwise = True
+    frame_level = False
 
     def __init__(self, encoder: dict, head: dict = dict(hidden_dim=256), **kwargs):
         super().__init__(encoder, **kwargs)
@@ -49,10 +52,15 @@ class ShuffleAndLearn(OrderVerification):
     (b, e, d)? Binary classifier on the concatenated frame features; ``negative_share`` of the
     tuples are negatives (75% worked best in the paper).
 
+    A frame-level method (``frame_level = True``): trained on single frames (T = 1), evaluated
+    frame by frame (:func:`~mm_ssl.evaluation.video.frame_sequence_features`), not on clips,
+    whose temporal kernel taps it never trained.
+
     Shape:
         views[0]: (B, 5, C, 1, H, W), frames a..e in temporal order.
     """
     num_items, num_classes, pairwise = 3, 2, False
+    frame_level = True
 
     def __init__(self, encoder: dict, negative_share: float = 0.75, **kwargs):
         super().__init__(encoder, **kwargs)
@@ -67,10 +75,15 @@ class OPN(OrderVerification):
     """Order Prediction Network (Lee et al. 2017, "Sorting Sequences"): four frames in one
     of 4! = 24 orders, an order and its reverse merged into one of 12 classes; pairwise features.
 
+    A frame-level method (``frame_level = True``): trained on single frames (T = 1), evaluated
+    frame by frame (:func:`~mm_ssl.evaluation.video.frame_sequence_features`), not on clips,
+    whose temporal kernel taps it never trained.
+
     Shape:
         views[0]: (B, 4, C, 1, H, W), frames in temporal order.
     """
     num_items, num_classes = 4, 12
+    frame_level = True
 
     def __init__(self, encoder: dict, **kwargs):
         super().__init__(encoder, **kwargs)

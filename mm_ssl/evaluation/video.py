@@ -23,21 +23,42 @@ def _clips(data: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return (x.flatten(0, 1) if x.dim() == 6 else x), label, video
 
 
+def frame_sequence_features(model, clips: torch.Tensor) -> torch.Tensor:
+    """Features of a clip for a model trained on single frames (T = 1): the encoder sees each
+    frame on its own, as in its training, and the clip's feature is its frame features in
+    temporal order, concatenated — so a linear probe or a nearest neighbour can still compare
+    frames across time, which the papers' mean over frames (Misra et al. 2016) would hide.
+
+    Shape:
+        clips: (N, C, T, H, W). Output: (N, T * D).
+    """
+    n, c, t, h, w = clips.shape
+    frames = clips.transpose(1, 2).reshape(n * t, c, 1, h, w)
+    return model(frames, mode='tensor').view(n, -1)
+
+
 @torch.no_grad()
-def extract_clip_features(model, dataloader) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def extract_clip_features(model, dataloader, per_frame: bool | None = None
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Encoder features of every clip of a video dataset (model in eval mode, no augmentation);
-    samples holding K clips give K rows.
+    samples holding K clips give K rows. ``per_frame`` (default: the model's ``frame_level``
+    attribute, set by the methods that train on single frames) encodes each frame on its own
+    (:func:`frame_sequence_features`) instead of the whole clip.
 
     Returns:
-        (N, D) float features, (N,) int64 labels and (N,) int64 video indices.
+        (N, D) float features (N, T * D with ``per_frame``), (N,) int64 labels and (N,) int64
+        video indices.
     """
     model = model.module if is_model_wrapper(model) else model
+    if per_frame is None:
+        per_frame = getattr(model, 'frame_level', False)
     was_training = model.training
     model.eval()
     feats, labels, videos = [], [], []
     for batch in dataloader:
         x, label, video = _clips(model.data_preprocessor(batch, training=False))
-        feats.append(model(x, mode='tensor').float())
+        feats.append((frame_sequence_features(model, x) if per_frame
+                      else model(x, mode='tensor')).float())
         labels.append(label)
         videos.append(video)
     model.train(was_training)
@@ -113,12 +134,14 @@ def finetune(model, train_loader, test_loader, num_classes: int, epochs: int = 5
 
 
 def evaluate_video(model, train_loader, test_loader, ks=RETRIEVAL_KS,
-                   linear_epochs: int = 100) -> dict[str, float]:
+                   linear_epochs: int = 100, per_frame: bool | None = None) -> dict[str, float]:
     """Frozen-encoder evaluation of a video model: retrieval recall@k of test videos against train
     videos (mean feature of each video's clips) and linear-probe accuracy on clip features
-    (``linear_clip``) and on video-mean features (``linear_video``)."""
-    train = extract_clip_features(model, train_loader)
-    test = extract_clip_features(model, test_loader)
+    (``linear_clip``) and on video-mean features (``linear_video``). ``per_frame``: see
+    :func:`extract_clip_features` (frame-level methods are evaluated frame by frame, as they
+    were trained)."""
+    train = extract_clip_features(model, train_loader, per_frame)
+    test = extract_clip_features(model, test_loader, per_frame)
     train_v, train_vl = video_level(*train)
     test_v, test_vl = video_level(*test)
     num_classes = int(max(train[1].max(), test[1].max())) + 1
