@@ -41,7 +41,7 @@ def finetune_parser(doc):
     parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--pretrained', nargs='*', default=[],
-                        help='mm_ssl checkpoints (NAME=PATH or PATH) with a point_encoder')
+                        help='mm_ssl checkpoints (NAME=PATH or PATH) with a point encoder')
     parser.add_argument('--config', default=DEFAULT_CONFIG, help='pretraining config (grid)')
     parser.add_argument('--data-root', default='data/synthetic_kitti')
     parser.add_argument('--iters', type=positive_int, default=150)

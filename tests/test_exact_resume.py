@@ -187,8 +187,8 @@ def test_simipu_killed_mid_epoch_resumes_exactly(tmp_path, synthetic_kitti):
     log = open(resumed.logger.log_file).read()
     assert 'epoch 2: resuming after its first 1 of 2 batches' in log
     reference = run_state(whole)
-    assert set(reference[1]) == {'point_encoder', 'others'}
-    for key in ('point_encoder.conv_input.1.running_mean', 'image_cross_head.0.weight'):
+    assert set(reference[1]) == {'encoder', 'others'}
+    for key in ('encoder.conv_input.1.running_mean', 'image_cross_head.0.weight'):
         assert key in reference[0], key
     assert_same_run(run_state(resumed), reference)
 

@@ -74,7 +74,7 @@ def assert_loads_exactly(module, state, expected):
 
 def test_openpcdet_export(tmp_path):
     ours = trained_backbone()
-    state = {f'point_encoder.{k}': v for k, v in ours.state_dict().items()}
+    state = {f'encoder.{k}': v for k, v in ours.state_dict().items()}
     state['image_encoder.conv1.weight'] = torch.zeros(1)
     exported = export(tmp_path, 'openpcdet', state)['model_state']
     assert all(k.startswith('backbone_3d.') for k in exported)
@@ -83,9 +83,17 @@ def test_openpcdet_export(tmp_path):
                          ours.state_dict())
 
 
-def test_mmdet3d_export_in_spconv1_layout(tmp_path):
+def test_simipu_checkpoints_of_before_the_common_contract_still_export(tmp_path):
+    """SimIPU checkpoints written before 2026-12 hold the point encoder as ``point_encoder.``."""
     ours = trained_backbone()
     state = {f'point_encoder.{k}': v for k, v in ours.state_dict().items()}
+    exported = export(tmp_path, 'openpcdet', state)['model_state']
+    assert {k[len('backbone_3d.'):] for k in exported} == set(ours.state_dict())
+
+
+def test_mmdet3d_export_in_spconv1_layout(tmp_path):
+    ours = trained_backbone()
+    state = {f'encoder.{k}': v for k, v in ours.state_dict().items()}
     exported = export(tmp_path, 'mmdet3d', state)['state_dict']
     names = {s: f'encoder_layers.encoder_layer{s[-1]}' for s, _ in STAGES}
     reference = reference_backbone(names)
@@ -119,5 +127,6 @@ def test_export_names_the_missing_prefix(tmp_path):
     run = subprocess.run([sys.executable, 'tools/export_backbone.py', str(ckpt), '--format',
                           'openpcdet', '--out', str(tmp_path / 'x.pth')],
                          capture_output=True, text=True, cwd=ROOT)
-    assert run.returncode == 2 and 'point_encoder.' in run.stderr and str(ckpt) in run.stderr
+    assert run.returncode == 2 and 'no VoxelBackBone8x point encoder' in run.stderr
+    assert str(ckpt) in run.stderr
     assert not (tmp_path / 'x.pth').exists()

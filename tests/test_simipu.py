@@ -43,7 +43,7 @@ def test_simipu_fits_one_batch_of_synthetic_frames(synthetic_kitti):
     for key in ('loss_intra', 'loss_cross'):
         assert history[-1][key] < 0.9 * history[0][key], history
     # the point encoder learns from both losses, the image encoder from the cross loss
-    assert model.point_encoder.conv_input[0].weight.grad.abs().sum() > 0
+    assert model.encoder.conv_input[0].weight.grad.abs().sum() > 0
     assert model.image_encoder.conv1.weight.grad.abs().sum() > 0
 
 
@@ -60,22 +60,22 @@ def test_simipu_trains_with_the_hybrid_optimisers_through_the_runner(synthetic_k
     cfg.visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
     runner = SSLRunner.from_cfg(cfg)
     model = runner.model
-    point_before = model.point_encoder.conv_input[0].weight.detach().clone()
+    point_before = model.encoder.conv_input[0].weight.detach().clone()
     image_before = model.image_encoder.conv1.weight.detach().clone()
     runner.train()
     wrappers = runner.optim_wrapper
-    assert type(wrappers['point_encoder'].optimizer).__name__ == 'AdamW'
+    assert type(wrappers['encoder'].optimizer).__name__ == 'AdamW'
     assert type(wrappers['others'].optimizer).__name__ == 'SGD'
-    point_ids = {id(p) for p in model.point_encoder.parameters()}
+    point_ids = {id(p) for p in model.encoder.parameters()}
     sgd_ids = {id(p) for g in wrappers['others'].optimizer.param_groups for p in g['params']}
     assert not point_ids & sgd_ids and id(model.image_encoder.conv1.weight) in sgd_ids
-    assert not torch.equal(point_before, model.point_encoder.conv_input[0].weight)
+    assert not torch.equal(point_before, model.encoder.conv_input[0].weight)
     assert not torch.equal(image_before, model.image_encoder.conv1.weight)
     # each optimiser runs the schedule from its own base lr
     decay = wrappers['others'].get_lr()['lr'][0] / 0.03
-    assert decay < 1 and wrappers['point_encoder'].get_lr()['lr'][0] == pytest.approx(1e-3 * decay)
+    assert decay < 1 and wrappers['encoder'].get_lr()['lr'][0] == pytest.approx(1e-3 * decay)
     ckpt = torch.load(tmp_path / 'iter_2.pth', map_location='cpu')
-    assert set(ckpt['optimizer']) == {'point_encoder', 'others'}
+    assert set(ckpt['optimizer']) == {'encoder', 'others'}
 
 
 def test_skipped_frames_are_counted_in_the_run_summary(synthetic_kitti, tmp_path):
@@ -108,7 +108,7 @@ def test_simipu_configs_share_one_grid_between_data_and_encoder(path):
     cfg = Config.fromfile(path)
     pre = cfg.model.data_preprocessor
     assert (tuple(pre.voxel_size), tuple(pre.point_range)) == (cfg.voxel_size, cfg.point_range)
-    encoder = cfg.model.point_encoder
+    encoder = cfg.model.encoder
     assert (tuple(encoder.voxel_size), tuple(encoder.point_range)) == (cfg.voxel_size,
                                                                        cfg.point_range)
     assert tuple(cfg.train_dataloader.dataset.point_range) == tuple(pre.point_range)
@@ -157,7 +157,7 @@ def test_real_data_configs_train_on_trees_of_their_layout(dataset, synthetic_kit
     cfg.train_dataloader.dataset.update(data_root=str(root), num_points=1024)
     # SimIPU's random scale, drawn from a smaller range for a CPU test
     cfg.train_dataloader.dataset.pipeline[1].scale_range = ((320, 96), (480, 144))
-    channels = cfg.model.point_encoder.in_channels
+    channels = cfg.model.encoder.in_channels
 
     loader = Runner.build_dataloader(cfg.train_dataloader)
     for i in range(len(loader.dataset)):
@@ -177,5 +177,5 @@ def test_real_data_configs_train_on_trees_of_their_layout(dataset, synthetic_kit
     losses = model(inputs, mode='loss')
     sum(losses.values()).backward()
     assert all(torch.isfinite(v) for v in losses.values()), losses
-    grad = model.point_encoder.conv_input[0].weight.grad
+    grad = model.encoder.conv_input[0].weight.grad
     assert grad.shape[-1] == channels and (grad.abs().sum((0, 1, 2, 3)) > 0).all()

@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from mm_ssl.losses import cross_modal_loss, info_nce, intra_modal_loss
+from mm_ssl.losses import SimIPULoss, cross_modal_loss, info_nce, intra_modal_loss
 from mm_ssl.ops.matching import match_points
 from mm_ssl.ops.projection import project_into_image, sample_at_pixels
 
@@ -116,3 +116,22 @@ def test_gated_matching_equals_dense_hungarian_on_gated_costs(seed):
     assert got.sum() == pytest.approx(ref.sum(), abs=1e-9)
     assert len(set(ia.tolist())) == len(ia) and len(set(ib.tolist())) == len(ib)
     assert ia.tolist() == sorted(ia.tolist()) and (0, 0) in zip(ia.tolist(), ib.tolist())
+
+
+def test_simipu_loss_module_weighs_the_two_terms():
+    """SimIPULoss (what configs name) = the two functions at its temperature, times the weights."""
+    g = torch.Generator().manual_seed(2)
+    fa, fb = [torch.randn(6, 4, generator=g)], [torch.randn(6, 4, generator=g)]
+    pairs = [(torch.arange(6), torch.arange(6))]
+    lidar2img = torch.tensor([[4., -4., 0., 0.], [4., 0., -4., 0.], [1., 0., 0., 0.],
+                              [0., 0., 0., 1.]])[None]
+    xyz = [torch.tensor([[1., 0., 0.], [2., 0.5, 0.], [1.5, -0.3, 0.2]])]
+    points, fmap = [torch.randn(3, 4, generator=g)], torch.randn(1, 4, 2, 2, generator=g)
+    cross = dict(point_feats=points, xyz=xyz, pixel_feature_maps=fmap, lidar2img=lidar2img,
+                 image_hw=(8, 8))
+    losses = SimIPULoss(temperature=0.2, intra_weight=0.5, cross_weight=2.0)(
+        intra=dict(feats_a=fa, feats_b=fb, pairs=pairs), cross=cross)
+    assert losses['loss_intra'].item() == pytest.approx(
+        0.5 * intra_modal_loss(fa, fb, pairs=pairs, temperature=0.2).item(), abs=1e-6)
+    assert losses['loss_cross'].item() == pytest.approx(
+        2.0 * cross_modal_loss(**cross, temperature=0.2).item(), abs=1e-6)

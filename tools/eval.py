@@ -5,7 +5,7 @@ for ``tools/test.py`` want this script (there is no test.py).
 
 Image encoders: ``knn`` (the default; InstDisc's weighted vote) or ``linear`` (a probe trained on
 frozen features), on the config's own labelled images; prints the top-1 accuracy.
-LiDAR encoders (a config whose model has a ``point_encoder``: SimIPU): ``det3d``, chosen
+LiDAR encoders (a config whose encoder is a ``VoxelBackBone8x``: SimIPU): ``det3d``, chosen
 automatically, fine-tunes the in-suite 3D detector from the checkpoint's point encoder on the
 first labelled frames of the config's ``data_root`` (``train`` split) on its voxel grid, scores
 it on the ``val`` split and prints BEV / 3D AP per class (mean ± std over seeds).
@@ -47,7 +47,7 @@ def parse_args(argv=None):
     parser.add_argument('config')
     parser.add_argument('checkpoint', help='an mm_ssl checkpoint, or random')
     parser.add_argument('--protocol', choices=['knn', 'linear', 'det3d'],
-                        help='default: det3d for a config with a point_encoder, else knn')
+                        help='default: det3d for a config with a point encoder, else knn')
     knn = parser.add_argument_group('knn')
     knn.add_argument('--k', type=positive_int, default=200, help='neighbours that vote')
     knn.add_argument('--temperature', type=positive_float, default=0.07,
@@ -80,12 +80,12 @@ def choose_protocol(cfg, config_path: str, asked: str | None) -> str:
     if asked in supported:
         return asked
     if 'det3d' in supported:
-        raise ConfigError(f'{config_path}: a LiDAR config (its model has a point_encoder): '
+        raise ConfigError(f'{config_path}: a LiDAR config (its encoder is a point encoder): '
                           f'use --protocol det3d, not {asked}')
     if not supported:
         raise ConfigError(f'{config_path}: supports none of eval.py\'s protocols (knn / linear '
-                          'need val_cfg.memory_dataloader, det3d a model with a point_encoder)')
-    raise ConfigError(f'{config_path}: det3d needs a model with a point_encoder (a SimIPU '
+                          'need val_cfg.memory_dataloader, det3d a point encoder)')
+    raise ConfigError(f'{config_path}: det3d needs a model with a point encoder (a SimIPU '
                       f'config); this config supports {" and ".join(supported)}')
 
 

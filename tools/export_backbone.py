@@ -6,8 +6,9 @@ openpcdet:   {'model_state': {'backbone_3d.*'}}  -> OpenPCDet --pretrained_model
 mmdet3d:     {'state_dict': {'middle_encoder.*'}} -> load_from / init_cfg checkpoint
 torchvision: a ResNet state dict                   -> resnet50().load_state_dict(sd, strict=False)
 
-The point encoder is read from ``point_encoder.*`` (SimIPU), the image encoder from
-``image_encoder.*`` or ``encoder.*`` (image methods); ``--prefix`` picks another."""
+The point encoder is the ``VoxelBackBone8x`` under ``encoder.*`` (LiDAR methods; ``point_encoder.*``
+in SimIPU checkpoints of before 2026-12), the image encoder is read from ``image_encoder.*``
+(SimIPU) or ``encoder.*`` (image methods); ``--prefix`` picks another."""
 import argparse
 import os
 import os.path as osp
@@ -18,11 +19,11 @@ from mm_ssl.engine.cli import exit_on_error
 from mm_ssl.errors import CheckpointError
 from mm_ssl.fileio import atomic_path
 from mm_ssl.models.checkpoint import read_checkpoint
-from mm_ssl.models.export import sub_state, to_mmdet3d, to_openpcdet, to_torchvision
+from mm_ssl.models.export import (point_encoder_state, sub_state, to_mmdet3d, to_openpcdet,
+                                  to_torchvision)
 
 CONVERTERS = {'openpcdet': to_openpcdet, 'mmdet3d': to_mmdet3d, 'torchvision': to_torchvision}
-DEFAULT_PREFIXES = {'openpcdet': ('point_encoder.',), 'mmdet3d': ('point_encoder.',),
-                    'torchvision': ('image_encoder.', 'encoder.')}
+IMAGE_ENCODER_PREFIXES = ('image_encoder.', 'encoder.')
 
 
 def main(argv=None):
@@ -35,10 +36,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     state = read_checkpoint(args.checkpoint)
-    prefixes = (args.prefix,) if args.prefix else DEFAULT_PREFIXES[args.format]
-    prefix = next((p for p in prefixes if any(k.startswith(p) for k in state)), prefixes[0])
+    if args.prefix:
+        prefix, encoder = args.prefix, sub_state(state, args.prefix, args.checkpoint)
+    elif args.format == 'torchvision':
+        prefix = next((p for p in IMAGE_ENCODER_PREFIXES if any(k.startswith(p) for k in state)),
+                      IMAGE_ENCODER_PREFIXES[0])
+        encoder = sub_state(state, prefix, args.checkpoint)
+    else:
+        prefix, encoder = 'the point encoder ', point_encoder_state(state, args.checkpoint)
     try:
-        exported = CONVERTERS[args.format](sub_state(state, prefix, args.checkpoint))
+        exported = CONVERTERS[args.format](encoder)
     except ValueError as exc:
         raise CheckpointError(f'{args.checkpoint}: {exc}') from None
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -8,7 +8,7 @@ _base_ = ['./simipu_voxelnet-r18_1xb2-20e_synthetic-kitti.py']
 point_range = (0, -32, -3, 51.2, 32, 1)
 voxel_size = (0.1, 0.1, 0.1)
 model = dict(
-    point_encoder=dict(voxel_size=voxel_size, point_range=point_range),
+    encoder=dict(voxel_size=voxel_size, point_range=point_range),
     data_preprocessor=dict(voxel_size=voxel_size, point_range=point_range))
 train_dataloader = dict(dataset=dict(point_range=point_range))
 max_epochs = 4

@@ -10,7 +10,7 @@ data_root = 'data/waymo_kitti'
 point_range = (-75.2, -75.2, -2, 75.2, 75.2, 4)
 voxel_size = (0.1, 0.1, 0.15)
 model = dict(
-    point_encoder=dict(in_channels=5, voxel_size=voxel_size, point_range=point_range),
+    encoder=dict(in_channels=5, voxel_size=voxel_size, point_range=point_range),
     data_preprocessor=dict(voxel_size=voxel_size, point_range=point_range))
 train_pipeline = [
     # rotate and scale about the middle of the front camera's half of the range, as KITTI's

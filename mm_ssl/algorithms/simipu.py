@@ -1,11 +1,10 @@
 import spconv.pytorch as spconv
 import torch
-from mmengine.model import BaseModel
 
-from mm_ssl.models.train_step import train_step_all
-from mm_ssl.losses import cross_modal_loss, intra_modal_loss
 from mm_ssl.models.encoders.voxel_backbone import STRIDES_ZYX, gather_point_features
 from mm_ssl.registry import MODELS
+
+from .base import BaseSSL
 
 
 def run_on_rows(module, rows: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -14,7 +13,7 @@ def run_on_rows(module, rows: list[torch.Tensor]) -> list[torch.Tensor]:
 
 
 @MODELS.register_module()
-class SimIPU(BaseModel):
+class SimIPU(BaseSSL):
     """SimIPU (Li et al., AAAI 2022) with a sparse-convolution point encoder, so the pretrained
     point branch transfers to voxel detectors (SECOND, PV-RCNN, CenterPoint), which the official
     PointNet++ branch cannot.
@@ -29,39 +28,38 @@ class SimIPU(BaseModel):
     stride 8 by default); points whose voxel is empty there are left out of the losses.
 
     Args:
-        point_encoder, image_encoder: configs of a VoxelBackBone8x-like encoder and a ResNet with
-            ``out_maps=('layer4',)`` (stride 32, SimIPU's C5).
+        encoder: config of the point encoder, a VoxelBackBone8x-like sparse encoder: the
+            encoder that transfers (``encoder.*`` in checkpoints, as for every method).
+        image_encoder: a ResNet with ``out_maps=('layer4',)`` (stride 32, SimIPU's C5).
         intra_head, point_cross_head, image_cross_head: MLP configs (``in_dim`` filled in).
+        loss: :class:`~mm_ssl.losses.SimIPULoss` config (temperature, term weights).
         num_contrast_points: points per frame in the contrastive losses (SimIPU: 1024).
     """
 
-    def __init__(self, point_encoder: dict, image_encoder: dict, intra_head: dict,
+    def __init__(self, encoder: dict, image_encoder: dict, intra_head: dict,
                  point_cross_head: dict, image_cross_head: dict, data_preprocessor: dict,
-                 point_layer: str = 'x_conv4', num_contrast_points: int = 1024,
-                 temperature: float = 0.07, intra_weight: float = 1.0,
-                 cross_weight: float = 1.0, init_cfg=None):
-        super().__init__(data_preprocessor=MODELS.build(data_preprocessor), init_cfg=init_cfg)
-        self.point_encoder = MODELS.build(point_encoder)
+                 loss: dict = dict(type='SimIPULoss'), point_layer: str = 'x_conv4',
+                 num_contrast_points: int = 1024, init_cfg=None):
+        super().__init__(encoder, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.image_encoder = MODELS.build(image_encoder)
-        point_dim = self.point_encoder.map_channels[point_layer]
+        point_dim = self.encoder.map_channels[point_layer]
         self.intra_head = MODELS.build(dict(intra_head, in_dim=point_dim))
         self.point_cross_head = MODELS.build(dict(point_cross_head, in_dim=point_dim))
         self.image_cross_head = MODELS.build(dict(image_cross_head,
                                                   in_dim=self.image_encoder.feat_dim))
+        self.criterion = MODELS.build(loss)
         self.point_layer, self.num_contrast_points = point_layer, num_contrast_points
-        self.temperature, self.intra_weight, self.cross_weight = \
-            temperature, intra_weight, cross_weight
 
     def point_features(self, voxels, points):
         """Per-point features (list of (N_f, C)) and validity masks of one view."""
         feats, coords = voxels
         batch = len(points)
-        sp = spconv.SparseConvTensor(feats, coords, self.point_encoder.sparse_shape, batch)
-        out = self.point_encoder(sp)['multi_scale_3d_features'][self.point_layer]
+        sp = spconv.SparseConvTensor(feats, coords, self.encoder.sparse_shape, batch)
+        out = self.encoder(sp)['multi_scale_3d_features'][self.point_layer]
         xyz = torch.cat([p[:, :3] for p in points])
         batch_idx = torch.cat([torch.full((len(p),), f, device=xyz.device)
                                for f, p in enumerate(points)])
-        encoder = self.point_encoder
+        encoder = self.encoder
         per_point, valid = gather_point_features(out, xyz, batch_idx, encoder.voxel_size,
                                                  encoder.point_range,
                                                  STRIDES_ZYX[self.point_layer])
@@ -73,7 +71,7 @@ class SimIPU(BaseModel):
             return index
         return index[torch.randperm(len(index), device=index.device)[:self.num_contrast_points]]
 
-    def loss(self, inputs: dict) -> dict:
+    def compute_loss(self, inputs: dict) -> tuple[dict, None]:
         feats_a, valid_a = self.point_features(inputs['voxels_a'], inputs['points_a'])
         feats_b, valid_b = self.point_features(inputs['voxels_b'], inputs['points_b'])
 
@@ -88,7 +86,6 @@ class SimIPU(BaseModel):
         key_a = [k.detach() for k in key_a]
         query_b = run_on_rows(self.intra_head, [fb[ib] for fb, (_, ib) in zip(feats_b, pairs)])
         ranges = [(torch.arange(len(ia), device=ia.device),) * 2 for ia, _ in pairs]
-        loss_intra = intra_modal_loss(key_a, query_b, pairs=ranges, temperature=self.temperature)
 
         _, maps = self.image_encoder(inputs['images'], return_maps=True)
         c5 = maps['layer4']                                                  # (B, C, H/32, W/32)
@@ -98,17 +95,9 @@ class SimIPU(BaseModel):
         point_side = run_on_rows(self.point_cross_head,
                                  [fa[idx] for fa, idx in zip(feats_a, cross_idx)])
         xyz = [p[idx, :3] for p, idx in zip(inputs['points_a'], cross_idx)]
-        loss_cross = cross_modal_loss(point_side, xyz, pixel_maps, inputs['lidar2img'],
-                                      inputs['image_hw'], inputs['valid_hw'], self.temperature)
-        return dict(loss_intra=self.intra_weight * loss_intra,
-                    loss_cross=self.cross_weight * loss_cross)
-
-    def train_step(self, data, optim_wrapper):
-        """mmengine's step, also for the hybrid recipe (an ``OptimWrapperDict``: AdamW for the
-        point encoder, SGD for the rest)."""
-        return train_step_all(self, data, optim_wrapper)
-
-    def forward(self, inputs, data_samples=None, mode: str = 'loss'):
-        if mode == 'loss':
-            return self.loss(inputs)
-        raise ValueError(f'SimIPU supports mode="loss" only, got {mode!r}')
+        losses = self.criterion(
+            intra=dict(feats_a=key_a, feats_b=query_b, pairs=ranges),
+            cross=dict(point_feats=point_side, xyz=xyz, pixel_feature_maps=pixel_maps,
+                       lidar2img=inputs['lidar2img'], image_hw=inputs['image_hw'],
+                       valid_hw=inputs['valid_hw']))
+        return losses, None

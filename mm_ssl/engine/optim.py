@@ -11,7 +11,7 @@ class ModuleOptimWrapperConstructor:
 
         optim_wrapper = dict(
             constructor='ModuleOptimWrapperConstructor',
-            point_encoder=dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3)),
+            encoder=dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3)),
             others=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.03)))
 
     Each key names a submodule of the model; ``others`` takes every parameter not named. The

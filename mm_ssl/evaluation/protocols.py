@@ -6,8 +6,9 @@ import torch
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from mm_ssl.models.checkpoint import check_matches, read_checkpoint
 from mm_ssl.errors import ConfigError
+from mm_ssl.models.checkpoint import check_matches, read_checkpoint
+from mm_ssl.models.encoders.voxel_backbone import POINT_ENCODERS
 from mm_ssl.registry import MODELS
 
 from .det3d import VoxelCenterDetector, compare_transfer, encoder_state
@@ -17,10 +18,10 @@ from .linear import linear_probe
 
 
 def supported_protocols(cfg) -> tuple[str, ...]:
-    """The protocols that apply to ``cfg``: ``det3d`` for a model with a ``point_encoder``
-    (SimIPU, LiDAR), ``knn`` and ``linear`` for one whose config lists its labelled training
+    """The protocols that apply to ``cfg``: ``det3d`` for a model whose encoder is a point
+    encoder (a ``VoxelBackBone8x``: SimIPU, LiDAR), ``knn`` and ``linear`` for one whose config lists its labelled training
     images (``val_cfg.memory_dataloader``), none otherwise (the video configs)."""
-    if cfg.model.get('point_encoder') is not None:
+    if (cfg.model.get('encoder') or {}).get('type') in POINT_ENCODERS:
         return ('det3d',)
     if (cfg.get('val_cfg') or {}).get('memory_dataloader') is not None:
         return ('knn', 'linear')

@@ -11,7 +11,7 @@ from .distillation import SEEDLoss, seed_loss
 from .instance_discrimination import NPIDLoss, npid_nce
 from .negative_free import NegativeCosineLoss, NormalizedMSELoss, negative_cosine, normalized_mse
 from .pretext import colorization_loss, masked_mse, pretext_classification
-from .simipu import cross_modal_loss, intra_modal_loss
+from .simipu import SimIPULoss, cross_modal_loss, intra_modal_loss
 from .swav import SwAVLoss, sinkhorn_knopp, swapped_prediction
 from .temporal import taco_loss, time_contrastive_nce, time_contrastive_triplet
 
@@ -26,5 +26,5 @@ __all__ = [
     'dino_loss', 'updated_center', 'teacher_temperature', 'DINOLoss',
     'cpc_info_nce', 'CPCLoss', 'cmc_loss', 'CMCLoss',
     'colorization_loss', 'masked_mse', 'pretext_classification',
-    'intra_modal_loss', 'cross_modal_loss',
+    'intra_modal_loss', 'cross_modal_loss', 'SimIPULoss',
     'time_contrastive_nce', 'time_contrastive_triplet', 'taco_loss']

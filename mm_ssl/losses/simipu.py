@@ -1,9 +1,11 @@
 """SimIPU's two losses (Li et al., "SimIPU: Simple 2D Image and 3D Point Cloud Unsupervised
 Pre-Training for Spatial-Aware Visual Representations", AAAI 2022), batched over frames."""
 import torch
+import torch.nn as nn
 
 from mm_ssl.ops.matching import match_points
 from mm_ssl.ops.projection import project_into_image, sample_at_pixels
+from mm_ssl.registry import MODELS
 
 from .contrastive import info_nce
 
@@ -67,3 +69,30 @@ def cross_modal_loss(point_feats: list[torch.Tensor], xyz: list[torch.Tensor],
         queries.append(sample_at_pixels(pixel_feature_maps[f], uv[valid], image_hw))
         keys.append(feats[valid])
     return info_nce(torch.cat(queries), torch.cat(keys), temperature=temperature)
+
+
+@MODELS.register_module()
+class SimIPULoss(nn.Module):
+    r"""SimIPU's objective, :math:`w_{intra}\mathcal{L}_{intra} + w_{cross}\mathcal{L}_{cross}`
+    (:func:`intra_modal_loss`, :func:`cross_modal_loss`; the paper weighs them 1:1), for configs:
+    ``dict(type='SimIPULoss', temperature=0.07)``. Returns the two weighted terms.
+
+    Example:
+        >>> criterion = SimIPULoss(temperature=0.07)
+        >>> losses = criterion(intra=dict(feats_a=keys, feats_b=queries, pairs=pairs),
+        ...                    cross=dict(point_feats=points, xyz=xyz, pixel_feature_maps=maps,
+        ...                               lidar2img=lidar2img, image_hw=(H, W)))
+        >>> sorted(losses)
+        ['loss_cross', 'loss_intra']
+    """
+
+    def __init__(self, temperature: float = 0.07, intra_weight: float = 1.0,
+                 cross_weight: float = 1.0):
+        super().__init__()
+        self.temperature, self.intra_weight, self.cross_weight = \
+            temperature, intra_weight, cross_weight
+
+    def forward(self, intra: dict, cross: dict) -> dict:
+        return dict(
+            loss_intra=self.intra_weight * intra_modal_loss(**intra, temperature=self.temperature),
+            loss_cross=self.cross_weight * cross_modal_loss(**cross, temperature=self.temperature))

@@ -19,6 +19,25 @@ def sub_state(state: dict, prefix: str, path: str) -> dict:
     return out
 
 
+# where checkpoints hold the point encoder: every method's ``encoder.``; SimIPU checkpoints
+# written before it joined that contract (2026-12) hold it under ``point_encoder.``
+POINT_ENCODER_PREFIXES = ('encoder.', 'point_encoder.')
+
+
+def point_encoder_state(state: dict, path: str) -> dict:
+    """The ``VoxelBackBone8x`` weights of a checkpoint's state dict, found under
+    :data:`POINT_ENCODER_PREFIXES`; :class:`CheckpointError` naming ``path`` when none holds a
+    point encoder (an image method's ``encoder.`` is a ResNet: no ``conv_input``)."""
+    for prefix in POINT_ENCODER_PREFIXES:
+        weights = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if 'conv_input.0.weight' in weights:
+            return weights
+    found = sorted({k.split('.')[0] + '.' for k in state})
+    raise CheckpointError(f'{path}: no VoxelBackBone8x point encoder (no conv_input.0.weight '
+                          f'under {" or ".join(map(repr, POINT_ENCODER_PREFIXES))}; prefixes '
+                          f'found: {", ".join(found)})')
+
+
 def _is_sparse_conv_weight(name: str, tensor: torch.Tensor) -> bool:
     return tensor.dim() == 5 and name.endswith('weight')
 

@@ -64,5 +64,5 @@ def test_knn_on_a_simipu_config(tmp_path, record):
     ckpt = saved_model(SIMIPU, tmp_path / 'simipu.pth')
     run = run_main(EVAL, SIMIPU, ckpt, '--protocol', 'knn')
     record('eval.py', 'knn on a SimIPU (LiDAR) config',
-           one_line_error(run, SIMIPU, 'point_encoder', 'use --protocol det3d, not knn'))
+           one_line_error(run, SIMIPU, 'point encoder', 'use --protocol det3d, not knn'))
     assert [path.name for path in tmp_path.iterdir()] == ['simipu.pth']

@@ -32,7 +32,7 @@ from mm_ssl.datasets.kitti_io import (camera_box_to_lidar, lidar2cam, lidar_to_i
 from mm_ssl.errors import DataError
 from mm_ssl.models.checkpoint import read_checkpoint
 from mm_ssl.models.encoders import VoxelBackBone8x
-from mm_ssl.models.export import sub_state
+from mm_ssl.models.export import point_encoder_state
 from mm_ssl.transforms.points import range_filter, voxelize_batch
 
 from .ap import average_precision
@@ -152,11 +152,9 @@ class VoxelCenterDetector(nn.Module):
                 for det in self.head.decode(self([f.points for f in frames]), score_threshold)]
 
 
-def encoder_state(checkpoint, prefix='point_encoder.'):
-    """The point encoder's weights from an mm_ssl checkpoint (SimIPU stores them under
-    ``point_encoder.``)."""
-    ckpt = read_checkpoint(str(checkpoint))
-    return sub_state(ckpt.get('state_dict', ckpt), prefix, str(checkpoint))
+def encoder_state(checkpoint):
+    """The point encoder's weights from an mm_ssl checkpoint (:func:`point_encoder_state`)."""
+    return point_encoder_state(read_checkpoint(str(checkpoint)), str(checkpoint))
 
 
 def finetune(detector, frames, iters=200, batch_size=2, lr=3e-3, seed=0, freeze_encoder=False,

@@ -9,6 +9,8 @@ from mm_ssl.ops import SparseConv3d, SubMConv3d
 from mm_ssl.registry import MODELS
 from mm_ssl.transforms.points import KITTI_RANGE, KITTI_VOXEL, sparse_shape
 
+# encoder types that take voxelised point clouds: their checkpoints transfer to 3D detection
+POINT_ENCODERS = frozenset({'VoxelBackBone8x'})
 # Per-axis (z, y, x) downsampling of each output, in input voxels.
 STRIDES_ZYX = {'x_conv1': (1, 1, 1), 'x_conv2': (2, 2, 2), 'x_conv3': (4, 4, 4),
                'x_conv4': (8, 8, 8), 'encoded': (16, 8, 8)}
