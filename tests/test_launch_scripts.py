@@ -105,7 +105,8 @@ def test_launcher_stops_at_a_python_without_torch(script, bin_without_torch):
 def test_launcher_without_venv_falls_back_to_python3(script, bin_without_torch, tmp_path):
     """A checkout without .venv: the launcher (copied into one) uses python3 from PATH."""
     (tmp_path / 'checkout' / 'tools').mkdir(parents=True)
-    shutil.copy(Path(ROOT) / 'tools' / script, tmp_path / 'checkout' / 'tools')
+    for name in (script, 'project_python.sh'):
+        shutil.copy(Path(ROOT) / 'tools' / name, tmp_path / 'checkout' / 'tools')
     run = run_launcher(script, bin_without_torch, root=tmp_path / 'checkout')
     assert run.returncode == 2 and not run.stdout, (run.stdout, run.stderr)
     assert run.stderr.startswith('error: python3 cannot import torch'), run.stderr

@@ -15,16 +15,8 @@ fi
 CONFIG=$1
 NUM_PROCS=$2
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-# The project's environment (make setup) unless PYTHON names one: a bare `python` is often the
-# system's, without torch, and would fail later with a less clear ModuleNotFoundError.
-if [ -z "${PYTHON:-}" ] && [ -x "$ROOT/.venv/bin/python" ]; then
-    PYTHON="$ROOT/.venv/bin/python"
-fi
-PYTHON=${PYTHON:-python3}
-if ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
-    echo "error: $PYTHON cannot import torch: run 'make setup' or set PYTHON=..." >&2
-    exit 2
-fi
+# shellcheck source=tools/project_python.sh
+source "$ROOT/tools/project_python.sh"
 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m torch.distributed.run \
     --nnodes="${NNODES:-1}" \
     --node_rank="${NODE_RANK:-0}" \

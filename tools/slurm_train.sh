@@ -26,16 +26,8 @@ if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
 fi
 GPUS_PER_NODE=${GPUS_PER_NODE:-$((GPUS < 8 ? GPUS : 8))}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-# The project's environment (make setup) unless PYTHON names one: a bare `python` is often the
-# system's, without torch, and would fail later with a less clear ModuleNotFoundError.
-if [ -z "${PYTHON:-}" ] && [ -x "$ROOT/.venv/bin/python" ]; then
-    PYTHON="$ROOT/.venv/bin/python"
-fi
-PYTHON=${PYTHON:-python3}
-if ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
-    echo "error: $PYTHON cannot import torch: run 'make setup' or set PYTHON=..." >&2
-    exit 2
-fi
+# shellcheck source=tools/project_python.sh
+source "$ROOT/tools/project_python.sh"
 # SRUN_ARGS is split into words on purpose: it holds several options
 # shellcheck disable=SC2086
 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" srun -p "$PARTITION" \
