@@ -1,7 +1,7 @@
 """Evaluate a pretrained encoder. This is mm_ssl's test entry: mmpretrain / mmdet3d users looking
 for ``tools/test.py`` want this script (there is no test.py).
 
-    python tools/eval.py CONFIG CHECKPOINT [--protocol {knn,linear,det3d}]
+    python tools/eval.py CONFIG CHECKPOINT [--protocol {knn,linear,det3d,video}]
 
 Image encoders: ``knn`` (the default; InstDisc's weighted vote) or ``linear`` (a probe trained on
 frozen features), on the config's own labelled images; prints the top-1 accuracy.
@@ -9,10 +9,15 @@ LiDAR encoders (a config whose encoder is a ``VoxelBackBone8x``: SimIPU): ``det3
 automatically, fine-tunes the in-suite 3D detector from the checkpoint's point encoder on the
 first labelled frames of the config's ``data_root`` (``train`` split) on its voxel grid, scores
 it on the ``val`` split and prints BEV / 3D AP per class (mean ± std over seeds).
+Video encoders (``configs/video/``): ``video``, chosen automatically, on the config's
+``plain_train_dataset`` / ``test_dataset`` (N uniform clips a video): retrieval recall@k of test
+videos against train videos, linear probes on clip and on video-mean features, and the encoder
+fine-tuned with a linear head (``--finetune-epochs``, 0 skips it); top-1 accuracies in %.
 
 The result is written as JSON next to the checkpoint, named by protocol and settings so that a
 rerun with other settings keeps the earlier result: ``<checkpoint>.knn-k200-t0.07.json``,
-``<checkpoint>.linear-e100.json``, ``<checkpoint>.det3d-s3-i150-f16.json``; ``--out`` overrides.
+``<checkpoint>.linear-e100.json``, ``<checkpoint>.det3d-s3-i150-f16.json``,
+``<checkpoint>.video-e100-ft5.json``; ``--out`` overrides.
 CHECKPOINT ``random`` evaluates the randomly initialised encoder (the baseline every SSL number
 should beat) and writes ``work_dirs/<config name>/random.<protocol>-<settings>.json`` (the
 config's ``work_dir`` when it sets one)."""
@@ -23,9 +28,10 @@ import os.path as osp
 import torch
 
 from mm_ssl.engine.cli import (DictAction, check_writable, exit_on_error, load_config,
-                               positive_float, positive_int)
+                               non_negative_int, positive_float, positive_int)
 from mm_ssl.errors import ConfigError
-from mm_ssl.evaluation import build_model, detection_transfer, evaluate, supported_protocols
+from mm_ssl.evaluation import (build_model, detection_transfer, evaluate, supported_protocols,
+                               video_evaluation)
 from mm_ssl.evaluation.det3d import mean_and_spread, transfer_table
 
 
@@ -46,14 +52,19 @@ def parse_args(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
     parser.add_argument('checkpoint', help='an mm_ssl checkpoint, or random')
-    parser.add_argument('--protocol', choices=['knn', 'linear', 'det3d'],
-                        help='default: det3d for a config with a point encoder, else knn')
+    parser.add_argument('--protocol', choices=['knn', 'linear', 'det3d', 'video'],
+                        help='default: det3d for a config with a point encoder, video for a '
+                             'video config, else knn')
     knn = parser.add_argument_group('knn')
     knn.add_argument('--k', type=positive_int, default=200, help='neighbours that vote')
     knn.add_argument('--temperature', type=positive_float, default=0.07,
                      help='softmax temperature of the votes')
     linear = parser.add_argument_group('linear')
-    linear.add_argument('--epochs', type=positive_int, default=100, help='linear probe epochs')
+    linear.add_argument('--epochs', type=positive_int, default=100,
+                        help='linear probe epochs (also of the video protocol)')
+    video = parser.add_argument_group('video')
+    video.add_argument('--finetune-epochs', type=non_negative_int, default=5,
+                       help='epochs of whole fine-tuning with a linear head (0: skip)')
     det3d = parser.add_argument_group('det3d')
     det3d.add_argument('--seeds', type=positive_int, default=3,
                        help='fine-tuning runs, seeds 0 .. SEEDS - 1')
@@ -71,6 +82,13 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+# what a config must have for a protocol (supported_protocols decides)
+PROTOCOL_NEEDS = dict(knn='val_cfg.memory_dataloader (labelled images)',
+                      linear='val_cfg.memory_dataloader (labelled images)',
+                      det3d='a point encoder (a SimIPU config)',
+                      video='plain_train_dataset and test_dataset of clips (a video config)')
+
+
 def choose_protocol(cfg, config_path: str, asked: str | None) -> str:
     """The protocol asked for, or the config's default; a :class:`ConfigError` naming the
     protocols the config supports when the asked one does not apply."""
@@ -83,10 +101,10 @@ def choose_protocol(cfg, config_path: str, asked: str | None) -> str:
         raise ConfigError(f'{config_path}: a LiDAR config (its encoder is a point encoder): '
                           f'use --protocol det3d, not {asked}')
     if not supported:
-        raise ConfigError(f'{config_path}: supports none of eval.py\'s protocols (knn / linear '
-                          'need val_cfg.memory_dataloader, det3d a point encoder)')
-    raise ConfigError(f'{config_path}: det3d needs a model with a point encoder (a SimIPU '
-                      f'config); this config supports {" and ".join(supported)}')
+        raise ConfigError(f'{config_path}: supports none of eval.py\'s protocols (' + '; '.join(
+            f'{name} needs {needs}' for name, needs in PROTOCOL_NEEDS.items()) + ')')
+    raise ConfigError(f'{config_path}: {asked} needs {PROTOCOL_NEEDS[asked]}; this config '
+                      f'supports {" and ".join(supported)}')
 
 
 def settings_name(args) -> str:
@@ -95,6 +113,8 @@ def settings_name(args) -> str:
         return f'knn-k{args.k}-t{args.temperature:g}'
     if args.protocol == 'linear':
         return f'linear-e{args.epochs}'
+    if args.protocol == 'video':
+        return f'video-e{args.epochs}-ft{args.finetune_epochs}'
     return (f'det3d-s{args.seeds}-i{args.iters}-f{args.labelled_frames}'
             + ('-frozen' if args.frozen_encoder else ''))
 
@@ -138,6 +158,19 @@ def detect(cfg, args, checkpoint: str | None) -> dict:
                 device=args.device)
 
 
+def evaluate_videos(cfg, args, checkpoint: str | None) -> dict:
+    """The video protocols on the config's videos, printed as a table; the JSON record's
+    fields."""
+    results = video_evaluation(cfg, build_model(cfg, checkpoint), args.epochs,
+                               args.finetune_epochs)
+    print(f'{"metric":<16} top-1 / recall (%)   ({results["num_train"]} train / '
+          f'{results["num_test"]} test videos)')
+    for key, value in results.items():
+        if not key.startswith('num_'):
+            print(f'{key:<16} {value:6.2f}')
+    return dict(results, epochs=args.epochs, finetune_epochs=args.finetune_epochs)
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
@@ -145,7 +178,7 @@ def main(argv=None):
     checkpoint = None if args.checkpoint == 'random' else args.checkpoint
     out = args.out or default_out(cfg, args)
     check_writable(osp.dirname(osp.abspath(out)), 'output folder')   # before the evaluation
-    evaluation = detect if args.protocol == 'det3d' else classify
+    evaluation = dict(det3d=detect, video=evaluate_videos).get(args.protocol, classify)
     record = dict(evaluation(cfg, args, checkpoint), protocol=args.protocol,
                   config=osp.abspath(args.config),
                   checkpoint=None if checkpoint is None else osp.abspath(checkpoint))

@@ -21,7 +21,8 @@ from mm_ssl.fileio import WRITE_ERRNOS
 from mm_ssl.errors import ConfigError, MMSSLError, OutputError, WorkDirError
 
 __all__ = ['DictAction', 'load_config', 'check_config', 'check_writable', 'exit_on_error',
-           'rollback_work_dir', 'positive_int', 'positive_float', 'lock_work_dir',
+           'rollback_work_dir', 'positive_int', 'non_negative_int', 'positive_float',
+           'lock_work_dir',
            'refuse_overwrite', 'check_launcher']
 
 # top-level keys the runner reads: Runner.__init__'s arguments, mmengine's runner_type and
@@ -84,6 +85,14 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse ``type`` for counts where 0 means "skip" (fine-tuning epochs)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'must be >= 0, got {value}')
     return value
 
 

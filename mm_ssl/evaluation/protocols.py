@@ -15,14 +15,19 @@ from .det3d import VoxelCenterDetector, compare_transfer, encoder_state
 from .features import extract_features
 from .knn import knn_accuracy
 from .linear import linear_probe
+from .video import evaluate_video, finetune
 
 
 def supported_protocols(cfg) -> tuple[str, ...]:
     """The protocols that apply to ``cfg``: ``det3d`` for a model whose encoder is a point
-    encoder (a ``VoxelBackBone8x``: SimIPU, LiDAR), ``knn`` and ``linear`` for one whose config lists its labelled training
+    encoder (a ``VoxelBackBone8x``: SimIPU, LiDAR), ``video`` for a model of clips whose config
+    lists its evaluation videos (``plain_train_dataset`` and ``test_dataset``), ``knn`` and ``linear`` for one whose config lists its labelled training
     images (``val_cfg.memory_dataloader``), none otherwise (the video configs)."""
     if (cfg.model.get('encoder') or {}).get('type') in POINT_ENCODERS:
         return ('det3d',)
+    if cfg.get('plain_train_dataset') and cfg.get('test_dataset') and \
+            (cfg.model.get('data_preprocessor') or {}).get('type') == 'VideoDataPreprocessor':
+        return ('video',)
     if (cfg.get('val_cfg') or {}).get('memory_dataloader') is not None:
         return ('knn', 'linear')
     return ()
@@ -92,3 +97,25 @@ def detection_transfer(cfg, checkpoint: str | None = None, seeds: int = 3, iters
                             grid.point_range, {name: state}, seeds=range(seeds), iters=iters,
                             labelled_frames=labelled_frames, freeze_encoder=frozen_encoder,
                             device=device, log=log)
+
+
+def video_evaluation(cfg, model, linear_epochs: int = 100, finetune_epochs: int = 0,
+                     batch_size: int = 16, num_workers: int = 2) -> dict:
+    """The video protocols on the config's evaluation videos: retrieval recall@k of test videos
+    against train videos and linear probes on clip and video features
+    (:func:`~mm_ssl.evaluation.video.evaluate_video`), and with ``finetune_epochs`` the whole
+    encoder fine-tuned with a linear head (:func:`~mm_ssl.evaluation.video.finetune`). The
+    videos are ``plain_train_dataset`` and ``test_dataset`` (N uniform clips a video, no
+    augmentation); frame-level methods are evaluated frame by frame, as they were trained."""
+    init_default_scope(cfg.get('default_scope', 'mm_ssl'))
+    train_loader, test_loader = (Runner.build_dataloader(dict(
+        batch_size=batch_size, num_workers=num_workers,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        collate_fn=dict(type='default_collate'), dataset=dataset))
+        for dataset in (cfg.plain_train_dataset, cfg.test_dataset))
+    results = evaluate_video(model, train_loader, test_loader, linear_epochs=linear_epochs)
+    results.update(num_train=len(train_loader.dataset), num_test=len(test_loader.dataset))
+    if finetune_epochs:
+        results.update(finetune(model, train_loader, test_loader,
+                                train_loader.dataset.num_classes, epochs=finetune_epochs))
+    return results

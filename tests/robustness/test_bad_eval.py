@@ -55,8 +55,8 @@ def test_knn_on_a_video_config(tmp_path, record):
     ckpt = saved_model(VIDEO, tmp_path / 'video.pth')
     run = run_main(EVAL, VIDEO, ckpt, '--protocol', 'knn')
     record('eval.py', 'knn on a video config',
-           one_line_error(run, VIDEO, "supports none of eval.py's protocols",
-                          'val_cfg.memory_dataloader'))
+           one_line_error(run, VIDEO, 'knn needs val_cfg.memory_dataloader',
+                          'this config supports video'))
     assert [path.name for path in tmp_path.iterdir()] == ['video.pth']
 
 
