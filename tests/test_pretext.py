@@ -10,8 +10,9 @@ from mmengine.config import Config
 from conftest import ROOT
 from mm_ssl.datasets import DigitsDataset
 from mm_ssl.losses import colorization_loss, masked_mse, pretext_classification
+from mm_ssl.losses.pretext import ab_bins
 from mm_ssl.registry import MODELS
-from mm_ssl.transforms import (ab_bins, grid_tiles, jigsaw_permutations, lab_to_rgb,
+from mm_ssl.transforms import (grid_tiles, jigsaw_permutations, lab_to_rgb,
                                min_hamming_distance, region_mask, rgb_to_lab, rotate_all,
                                shuffle_tiles)
 from mm_ssl.transforms.pretext import CENTRE, NEIGHBOURS

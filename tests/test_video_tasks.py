@@ -22,7 +22,7 @@ from mm_ssl.evaluation.video import (extract_clip_features, finetune, frame_sequ
                                      retrieval_recall, video_level)
 from mm_ssl.losses.temporal import taco_loss, time_contrastive_nce, time_contrastive_triplet
 from mm_ssl.models.encoders import FrameEncoder, Small3DCNN, VideoResNet
-from mm_ssl.ops.temporal_order import (permutation_classes, sample_orders,
+from mm_ssl.algorithms.order_verification import (permutation_classes, sample_orders,
                                        sample_shuffle_learn)
 from mm_ssl.registry import MODELS
 

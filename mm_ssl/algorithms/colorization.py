@@ -2,10 +2,9 @@ import torch
 import torch.nn.functional as F
 
 from mm_ssl.errors import ConfigError
-from mm_ssl.losses.pretext import colorization_loss
+from mm_ssl.losses.pretext import ab_cells_per_axis, colorization_loss
 from mm_ssl.registry import MODELS
 from mm_ssl.transforms.color import rgb_to_lab
-from mm_ssl.transforms.pretext import ab_cells_per_axis
 
 from .base import BaseSSL
 

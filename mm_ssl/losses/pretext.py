@@ -3,7 +3,31 @@ position, jigsaw), of colours (colorization) and pixel reconstruction (inpaintin
 import torch
 import torch.nn.functional as F
 
-from mm_ssl.transforms.pretext import ab_bins
+from mm_ssl.errors import ConfigError
+
+
+def ab_cells_per_axis(bin_size: float = 10.0, ab_max: float = 110.0) -> int:
+    """Number of cells of :func:`ab_bins` along a* (and b*): there are its square classes."""
+    n = 2 * ab_max / bin_size
+    if n != int(n) or n < 1:
+        raise ConfigError(f'ab bins: 2 * ab_max / bin_size must be a positive integer, got '
+                          f'2 * {ab_max} / {bin_size}')
+    return int(n)
+
+
+def ab_bins(ab: torch.Tensor, bin_size: float = 10.0, ab_max: float = 110.0) -> torch.Tensor:
+    """Quantise a*b* on a square grid of ``bin_size`` over [-ab_max, ab_max)^2, as Zhang et al.
+    2016 (§2.1; they keep the 313 in-gamut cells, here every cell of the grid is a class). Values
+    outside the range fall into the border cells.
+
+    Shape:
+        - ab: (..., 2, H, W) float.
+        - output: (..., H, W) int64 in [0, n^2), n = :func:`ab_cells_per_axis`;
+          index = i_a * n + i_b.
+    """
+    n = ab_cells_per_axis(bin_size, ab_max)
+    cells = ((ab + ab_max) / bin_size).floor().clamp(0, n - 1).long()            # (..., 2, H, W)
+    return cells.select(-3, 0) * n + cells.select(-3, 1)
 
 
 def pretext_classification(logits: torch.Tensor, labels: torch.Tensor) -> dict:

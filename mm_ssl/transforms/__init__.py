@@ -4,8 +4,8 @@ from .multiview import (MultiViewAugment, ViewAugment, adjust_brightness, adjust
                         sample_crop_boxes, solarize)
 from .points import (GlobalAugment, GlobalAugRecord, ImageResizeFlip, range_filter, sample_points,
                      sparse_shape, voxelize, voxelize_batch)
-from .pretext import (ab_bins, ab_cells_per_axis, grid_tiles, jigsaw_permutations,
-                      min_hamming_distance, region_mask, rotate_all, shuffle_tiles)
+from .pretext import (grid_tiles, jigsaw_permutations, min_hamming_distance, region_mask,
+                      rotate_all, shuffle_tiles)
 from .video import (ClipAugment, dense_flow, flow_scale, local_disturbance, reverse_clip,
                     rotate_clip, shuffle_clip, speed_indices, temporal_shift)
 
@@ -13,7 +13,7 @@ __all__ = ['ViewAugment', 'MultiViewAugment', 'sample_crop_boxes', 'resized_crop
            'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue',
            'rgb_to_grayscale', 'gaussian_blur', 'solarize', 'GlobalAugment', 'GlobalAugRecord',
            'ImageResizeFlip', 'range_filter', 'sample_points', 'sparse_shape', 'voxelize',
-           'voxelize_batch', 'rgb_to_lab', 'lab_to_rgb', 'ab_bins', 'ab_cells_per_axis',
+           'voxelize_batch', 'rgb_to_lab', 'lab_to_rgb',
            'grid_tiles', 'jigsaw_permutations', 'min_hamming_distance', 'region_mask',
            'rotate_all', 'shuffle_tiles', 'ClipAugment', 'dense_flow', 'flow_scale',
            'local_disturbance', 'reverse_clip', 'rotate_clip', 'shuffle_clip', 'speed_indices',

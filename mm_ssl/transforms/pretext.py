@@ -115,30 +115,6 @@ def shuffle_tiles(tiles: torch.Tensor, permutations: torch.Tensor,
     return tiles[torch.arange(len(tiles), device=tiles.device)[:, None], order]
 
 
-def ab_cells_per_axis(bin_size: float = 10.0, ab_max: float = 110.0) -> int:
-    """Number of cells of :func:`ab_bins` along a* (and b*): there are its square classes."""
-    n = 2 * ab_max / bin_size
-    if n != int(n) or n < 1:
-        raise ConfigError(f'ab bins: 2 * ab_max / bin_size must be a positive integer, got '
-                          f'2 * {ab_max} / {bin_size}')
-    return int(n)
-
-
-def ab_bins(ab: torch.Tensor, bin_size: float = 10.0, ab_max: float = 110.0) -> torch.Tensor:
-    """Quantise a*b* on a square grid of ``bin_size`` over [-ab_max, ab_max)^2, as Zhang et al.
-    2016 (§2.1; they keep the 313 in-gamut cells, here every cell of the grid is a class). Values
-    outside the range fall into the border cells.
-
-    Shape:
-        - ab: (..., 2, H, W) float.
-        - output: (..., H, W) int64 in [0, n^2), n = :func:`ab_cells_per_axis`;
-          index = i_a * n + i_b.
-    """
-    n = ab_cells_per_axis(bin_size, ab_max)
-    cells = ((ab + ab_max) / bin_size).floor().clamp(0, n - 1).long()            # (..., 2, H, W)
-    return cells.select(-3, 0) * n + cells.select(-3, 1)
-
-
 def region_mask(n: int, height: int, width: int, fraction: float = 0.5, random: bool = False,
                 device='cpu') -> torch.Tensor:
     """Context-encoder masks (Pathak et al. 2016, §3.3): a rectangle of ``fraction`` of each side,
