@@ -437,17 +437,20 @@ class VideoDataset(SkipBadSamples, Dataset):
                 frames[i] = frame
         return np.stack([frames[i] for i in indices.tolist()])
 
+    def pick_frames(self, video_idx, num_frames, rng):
+        """The sampler's pick among the ``num_frames`` frames of video ``video_idx``: indices,
+        or a dict of them and extra keys; ValueError when the video is too short for it."""
+        if callable(self.sampler):
+            return self.sampler(num_frames, rng)
+        picked = sample_clip_indices(num_frames, self.clip_len, self.frame_interval,
+                                     self.num_clips, self.sampler, rng, self.dense_gap)
+        return picked[0] if self.num_clips == 1 else picked
+
     def sample_indices(self, video_idx, rng=None):
         """The frame indices (and any extra keys) the sampler picks for a video."""
         rng = np.random.default_rng(torch.randint(2**62, ()).item()) if rng is None else rng
-        n = self.num_frames(video_idx)
         try:
-            if callable(self.sampler):
-                picked = self.sampler(n, rng)
-            else:
-                picked = sample_clip_indices(n, self.clip_len, self.frame_interval,
-                                             self.num_clips, self.sampler, rng, self.dense_gap)
-                picked = picked[0] if self.num_clips == 1 else picked
+            picked = self.pick_frames(video_idx, self.num_frames(video_idx), rng)
         except ValueError as exc:
             raise video_error(self.path(video_idx), 'too_short', str(exc)) from exc
         picked = picked if isinstance(picked, dict) else dict(frame_indices=picked)

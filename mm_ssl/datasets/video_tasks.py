@@ -134,19 +134,14 @@ class VideoTaskDataset(VideoDataset):
         self.task_sampler = TASK_SAMPLERS[task](**dict(TASK_DEFAULTS.get(task, {}),
                                                        **(task_cfg or {})))
         self.motion_method = motion
-        self._motion, self._current_video = {}, None
+        self._motion = {}
         kwargs.pop('sampler', None)   # a config's plain-clip sampler, inherited from its base
-        super().__init__(*args, sampler=self._task_indices, **kwargs)
+        super().__init__(*args, sampler=self.task_sampler, **kwargs)
 
-    def _task_indices(self, num_frames, rng):
+    def pick_frames(self, video_idx, num_frames, rng):
         if not getattr(self.task_sampler, 'uses_motion', False):
             return self.task_sampler(num_frames, rng)
-        video = self._current_video
-        if video not in self._motion:
-            frames = self.read_frames(video, np.arange(num_frames))
-            self._motion[video] = frame_motion(frames, self.motion_method)
-        return self.task_sampler(num_frames, rng, self._motion[video])
-
-    def sample_indices(self, video_idx, rng=None):
-        self._current_video = video_idx   # the sampler's motion lookup needs the video
-        return super().sample_indices(video_idx, rng)
+        if video_idx not in self._motion:
+            frames = self.read_frames(video_idx, np.arange(num_frames))
+            self._motion[video_idx] = frame_motion(frames, self.motion_method)
+        return self.task_sampler(num_frames, rng, self._motion[video_idx])
