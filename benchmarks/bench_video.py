@@ -11,9 +11,21 @@ index (``data_prep/build_video_index.py``, which the script runs). Loading: ``Vi
 The videos are synthetic (``mm_ssl.datasets.synthetic_video``: 112 px, 25 fps, a keyframe every
 12 frames, x264 B-frames), generated once into --data.
 
+File kinds: the same random clips read by ``VideoReader`` (probing the file on opening, or given
+its frame table as ``VideoDataset`` takes it from the video index), decord and torchcodec (when
+installed; optional, not requirements of mm_ssl) from one video written as each kind of file
+real collections hold (``FILE_KINDS``: edit lists, MPEG-PS open GOPs, AVI without pts, N-VOPs,
+VFR, VP9, HEVC, MPEG-TS), each opening the file per clip with one decoding thread. Every frame
+carries its number in its pixels; a frame is wrong when its number differs from that of the frame
+a plain sequential PyAV decode shows at the requested index, and a clip fails when the library
+raises. ``frames`` is the count each reports, against the sequential decode's. Speed is clips per
+CPU second of the process (every decoder single-threaded), steadier than wall time on shared
+cores.
+
     python benchmarks/bench_video.py --videos 4 --clips 24 --repeats 3
 """
 import argparse
+import importlib
 import os
 import time
 from pathlib import Path
@@ -24,7 +36,8 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 
 from mm_ssl.datasets import VideoDataset, VideoReader, build_video_index, sample_clip_indices
-from mm_ssl.datasets.synthetic_video import CLASSES, VideoSpec, render_video, write_video
+from mm_ssl.datasets.synthetic_video import (CLASSES, FILE_KINDS, VideoSpec, read_frame_number,
+                                             render_video, write_file_kind, write_video)
 from timing import timeit
 
 
@@ -82,6 +95,119 @@ def bench_decoding(paths, index, clips, clip_len, repeats):
             for k, s in secs.items()]
 
 
+def mm_ssl_decoder(path, frame_table=None):
+    reader = VideoReader(path, frame_table=frame_table)
+    return reader.num_frames, reader.read_frames, reader.close
+
+
+FRAME_TABLES = {}  # path -> VideoReader.frame_table(), as the video index stores it
+
+
+def decord_decoder(path):
+    import decord
+    reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+    return len(reader), lambda indices: reader.get_batch(list(indices)).asnumpy(), lambda: None
+
+
+def torchcodec_decoder(path):
+    from torchcodec.decoders import VideoDecoder
+    decoder = VideoDecoder(str(path), dimension_order='NHWC', num_ffmpeg_threads=1)
+    return (decoder.metadata.num_frames,
+            lambda indices: decoder.get_frames_at([int(i) for i in indices]).data.numpy(),
+            lambda: None)
+
+
+DECODERS = {'mm_ssl': mm_ssl_decoder,
+            'mm_ssl, frame table from the index':
+                lambda path: mm_ssl_decoder(path, FRAME_TABLES[path]),
+            'decord': decord_decoder, 'torchcodec': torchcodec_decoder}
+PEER_MODULES = {'mm_ssl': 'mm_ssl.datasets', 'mm_ssl, frame table from the index':
+                'mm_ssl.datasets', 'decord': 'decord', 'torchcodec': 'torchcodec.decoders'}
+
+
+def unavailable_reason(name):
+    """None when decoder ``name`` imports (which loads its FFmpeg libraries), else why not."""
+    try:
+        importlib.import_module(PEER_MODULES[name])
+    except Exception as exc:  # ImportError, or OSError / RuntimeError loading FFmpeg
+        return f'{type(exc).__name__}: {str(exc).splitlines()[0][:80]}'
+    return None
+
+
+def read_clip(decoder, path, indices):
+    """(frames the decoder reports, uint8 (len(indices), H, W, 3) frames), the file opened for
+    the clip."""
+    count, read, close = DECODERS[decoder](path)
+    try:
+        return count, read(indices)
+    finally:
+        close()
+
+
+def try_clip(decoder, path, indices):
+    """:func:`read_clip`, or the exception it raised: a peer's failure is a result."""
+    try:
+        return read_clip(decoder, path, indices)
+    except Exception as exc:
+        return exc
+
+
+def cpu_seconds(fns, repeats):
+    """Median CPU time of this process for each of ``fns`` (after one warm-up run), run
+    round-robin. Every decoder runs one thread here, so CPU time is the work done, which other
+    processes on shared cores inflate much less than they do wall time."""
+    times = {name: [] for name in fns}
+    for i in range(1 + repeats):
+        for name, fn in fns.items():
+            start = time.process_time()
+            fn()
+            if i:
+                times[name].append(time.process_time() - start)
+    return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
+
+
+def bench_file_kinds(root, seconds, size, gop, clips, clip_len, repeats):
+    """Per file kind and decoder: clips per CPU second, ratio to mm_ssl, wrong frames (of those
+    returned), failed clips and the frame counts it reports, on the same random clips."""
+    root.mkdir(parents=True, exist_ok=True)
+    frames = None
+    decoders = {name: unavailable_reason(name) for name in DECODERS}
+    runnable = [name for name, reason in decoders.items() if reason is None]
+    rows = []
+    for seed, (kind, (suffix, _)) in enumerate(FILE_KINDS.items()):
+        path = root / f'{kind}_{size}px_{seconds:g}s_gop{gop}{suffix}'
+        if not path.is_file():
+            if frames is None:
+                spec = VideoSpec(label=0, width=size, height=size, seconds=seconds)
+                frames = render_video(spec, np.random.default_rng(0), stamp=True)
+            write_file_kind(path, frames, kind, gop=gop)
+        with av.open(str(path)) as container:  # the reference: a plain sequential decode
+            container.streams.video[0].codec_context.thread_count = 1
+            truth = [read_frame_number(f.to_ndarray(format='rgb24'))
+                     for f in container.decode(video=0)]
+        with VideoReader(path) as reader:
+            FRAME_TABLES[path] = reader.frame_table()
+        rng = np.random.default_rng(seed)
+        jobs = [sample_clip_indices(len(truth), clip_len, rng=rng)[0] for _ in range(clips)]
+        secs = cpu_seconds({name: (lambda name=name: [try_clip(name, path, i) for i in jobs])
+                            for name in runnable}, repeats)
+        for name, reason in decoders.items():
+            row = dict(kind=kind, decoder=name, true_frames=len(truth), unavailable=reason)
+            if reason is None:
+                results = [(try_clip(name, path, i), i) for i in jobs]
+                done = [(r, i) for r, i in results if not isinstance(r, Exception)]
+                errors = [str(r).splitlines()[0][:60] for r, _ in results
+                          if isinstance(r, Exception)]
+                row.update(clips_per_s=clips / secs[name], ratio=secs['mm_ssl'] / secs[name],
+                           wrong=sum(read_frame_number(f) != truth[j] for (_, got), i in done
+                                     for f, j in zip(got, i)),
+                           returned=clip_len * len(done), failed=len(errors),
+                           error=errors[0] if errors else '',
+                           reported=sorted({count for (count, _), _ in done}))
+            rows.append(row)
+    return rows
+
+
 def bench_loader(root, clip_len, clips, workers):
     ds = VideoDataset(root, 'trainlist01.txt', clip_len=clip_len)
     sampler = RandomSampler(ds, replacement=True, num_samples=clips,
@@ -105,6 +231,12 @@ def main():
     parser.add_argument('--clips', type=int, default=24, help='clips per timed run')
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--loader-clips', type=int, default=96)
+    parser.add_argument('--kind-seconds', type=float, default=12.0,
+                        help='length of the file-kind videos')
+    parser.add_argument('--kind-clips', type=int, default=16,
+                        help='clips per file kind and timed run')
+    parser.add_argument('--skip-kinds', action='store_true',
+                        help='skip the file-kind comparison with decord and torchcodec')
     args = parser.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -127,6 +259,23 @@ def main():
     for workers in (0, 2):
         r = bench_loader(Path(args.data), args.clip_len, args.loader_clips, workers)
         print(f'| {r["workers"]} | {r["clips_per_s"]:.1f} |')
+
+    if args.skip_kinds:
+        return
+    print(f'\nFile kinds ({args.kind_seconds:g} s, {args.size} px, keyframe every {args.gop} '
+          f'frames): random {args.clip_len}-frame clips, median CPU time of {args.repeats} runs '
+          f'of {args.kind_clips} clips (file opened per clip):\n')
+    print('| file kind | decoder | clips per CPU s | x mm_ssl | wrong frames | failed clips | frames '
+          '(true) |\n|---|---|---:|---:|---:|---:|---:|')
+    for r in bench_file_kinds(Path(args.data) / 'file_kinds', args.kind_seconds, args.size,
+                              args.gop, args.kind_clips, args.clip_len, args.repeats):
+        if r['unavailable']:
+            print(f'| {r["kind"]} | {r["decoder"]} | cannot run: {r["unavailable"]} | | | | |')
+            continue
+        reported = '/'.join(map(str, r['reported'])) or '-'
+        failed = f'{r["failed"]} ({r["error"]})' if r['failed'] else '0'
+        print(f'| {r["kind"]} | {r["decoder"]} | {r["clips_per_s"]:.1f} | {r["ratio"]:.2f}x | '
+              f'{r["wrong"]}/{r["returned"]} | {failed} | {reported} ({r["true_frames"]}) |')
 
 
 if __name__ == '__main__':

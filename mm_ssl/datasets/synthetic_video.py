@@ -12,20 +12,26 @@ position at a random frame is uniform on the range, as a still object's is; obje
 their size take it from the same marginal as those that approach or recede — so one frame does
 not tell classes apart; two frames do.
 
+:func:`write_file_kind` writes frames as the kinds of file real collections hold
+(:data:`FILE_KINDS`: edit lists, open GOPs, AVI without presentation timestamps, N-VOPs, variable
+frame rates, ...), for tests and benchmarks of frame-exact decoding.
+
 Frames are rendered analytically (every pixel evaluates the gratings in background and object
 coordinates), so sub-pixel motion has no resampling artefacts. ``stamp=True`` writes the frame
 number as a binary code of black / white 8x8 cells in a strip along the top edge
 (:func:`stamp_frame_number`, :func:`read_frame_number`), for tests of frame-exact decoding; it is
 off by default because it would give temporal tasks a shortcut.
 """
+import io
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 import numpy as np
 
 __all__ = ['CLASSES', 'VideoSpec', 'object_trajectory', 'render_video', 'write_video',
-           'stamp_frame_number', 'read_frame_number']
+           'stamp_frame_number', 'read_frame_number', 'FILE_KINDS', 'write_file_kind']
 
 CLASSES = ('MoveRight', 'MoveLeft', 'MoveUp', 'MoveDown', 'MoveRightFast', 'RotateClockwise',
            'RotateAnticlockwise', 'Approach', 'Recede', 'Bounce')
@@ -193,3 +199,153 @@ def write_video(path, frames, fps=25, gop=12, crf=18):
         for img in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(img, format='rgb24')))
         container.mux(stream.encode())
+
+
+# kind: (file suffix, what the file reproduces)
+FILE_KINDS = {
+    'mp4_edit_list': ('.mp4', 'H.264 MP4 cut by stream copy 4 frames after a keyframe: an edit '
+                      'list hides the frames before the cut, which still decode'),
+    'mpeg2_ps': ('.mpg', 'MPEG-2 in MPEG-PS as FFmpeg muxes it: open GOPs (B-frames before each '
+                 'I-frame), start time 0.54 s; the demuxer makes up the pts of pictures whose '
+                 'packet has none, wrongly after a seek and for some I-frames even without one'),
+    'mpeg2_ps_cut': ('.mpg', 'the same stream cut by stream copy at an open-GOP I-frame: the '
+                     'B-frames before it have no references and do not decode'),
+    'h264_avi': ('.avi', 'H.264 with B-frames in AVI, which stores no presentation timestamps'),
+    'mpeg4_avi': ('.avi', 'MPEG-4 ASP in AVI without B-frames (UCF101, HMDB51)'),
+    'mpeg4_avi_bframes': ('.avi', 'MPEG-4 ASP in AVI with B-frames and open GOPs'),
+    'mpeg4_avi_dropped': ('.avi', 'MPEG-4 ASP in AVI with two frames dropped at capture and '
+                          'stored as N-VOPs (not coded), as DivX / XviD write them: the decoder '
+                          'shows no frame for them'),
+    'vfr_mkv': ('.mkv', 'H.264 in Matroska at a variable frame rate (20-80 ms per frame), '
+                'start time 1 s'),
+    'vp9_webm': ('.webm', 'VP9 in WebM with hidden alt-ref frames'),
+    'hevc_open_gop': ('.mp4', 'HEVC (x265) in MP4 with open-GOP CRA keyframes and B-frames'),
+    'hevc_mkv_cut': ('.mkv', 'the same cut by stream copy at a CRA into Matroska: leading '
+                     'pictures without timestamps, packets without dts'),
+    'h264_ts': ('.ts', 'H.264 in MPEG-TS starting at 2 s: seeks search clock references, '
+                'which run ahead of the frames'),
+}
+
+
+def _encode(output, frames, codec, fps, options=None, format=None, pts=None, time_base=None,
+            **codec_args):
+    """Encode uint8 (T, H, W, 3) ``frames`` with ``codec``; ``pts`` in ``time_base`` (default:
+    0, 1, 2, ... at ``fps``)."""
+    h, w = frames.shape[1:3]
+    with av.open(output, 'w', format=format) as container:
+        stream = container.add_stream(codec, rate=fps, options=options or {})
+        stream.width, stream.height, stream.pix_fmt = w, h, 'yuv420p'
+        for name, value in codec_args.items():
+            setattr(stream.codec_context, name, value)
+        if time_base is not None:
+            stream.codec_context.time_base = stream.time_base = time_base
+        for i, img in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(img, format='rgb24')
+            if pts is not None:
+                frame.pts, frame.time_base = int(pts[i]), time_base
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return output
+
+
+def _stream_copy_cut(source, path, first_frame, format=None):
+    """Copy the packets of ``source`` into ``path`` from the keyframe at or before frame
+    ``first_frame`` on, shifted so that ``first_frame`` is at time 0, as ``ffmpeg -ss t -c copy``
+    does: the packets before it get negative timestamps (an MP4 muxer writes an edit list that
+    hides them)."""
+    with av.open(source) as src:
+        stream = src.streams.video[0]
+        packets = [p for p in src.demux(stream) if p.size]
+        cut = sorted(p.pts for p in packets)[first_frame]
+        start = max(i for i, p in enumerate(packets) if p.is_keyframe and p.pts <= cut)
+        with av.open(str(path), 'w', format=format) as dst:
+            out = dst.add_stream_from_template(stream)
+            for packet in packets[start:]:
+                packet.pts -= cut
+                packet.dts -= cut
+                packet.stream = out
+                dst.mux(packet)
+
+
+def _not_coded_vop(frame_number, fps):
+    """An MPEG-4 Part 2 N-VOP (a P-VOP header with vop_coded = 0) for ``frame_number`` of a
+    stream at ``fps`` (vop_time_increment_resolution = fps, as FFmpeg's encoder sets it): start
+    code 00 00 01 B6, vop_coding_type 01, modulo_time_base (a 1 per second boundary since the
+    frame before, then 0), marker, vop_time_increment, marker, vop_coded 0, stuffing."""
+    seconds = frame_number // fps - (frame_number - 1) // fps
+    increment_bits = max(int(fps - 1).bit_length(), 1)
+    bits = '01' + '1' * seconds + '0' + '1' + format(frame_number % fps, f'0{increment_bits}b')
+    bits += '1' + '0'
+    bits += '0' + '1' * (-(len(bits) + 1) % 8)
+    return b'\x00\x00\x01\xb6' + int(bits, 2).to_bytes(len(bits) // 8, 'big')
+
+
+def write_file_kind(path, frames, kind, fps=25, gop=10):
+    """Write uint8 (T, H, W, 3) RGB ``frames`` into ``path`` as file kind ``kind`` (a key of
+    :data:`FILE_KINDS`; ``path`` should end in its suffix), with a keyframe every ``gop``
+    frames, single-threaded encoders. The kinds cut by stream copy lose the frames before the
+    cut (4 frames into the second GOP, or at the second GOP's keyframe)."""
+    x264 = {'x264-params': f'keyint={gop}:min-keyint={gop}:scenecut=0', 'crf': '18',
+            'threads': '1'}
+    x265 = {'x265-params': f'keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=1:bframes=3:'
+                           'pools=1:frame-threads=1:log-level=error', 'crf': '20'}
+    path = str(path)
+    if kind == 'mp4_edit_list':
+        full = _encode(io.BytesIO(), frames, 'libx264', fps, x264, format='mp4')
+        _stream_copy_cut(full.seek(0) or full, path, gop + 4)
+    elif kind == 'mpeg2_ps':
+        # open GOPs are the encoder's default; qscale keeps the frame-number stamp readable
+        _encode(path, frames, 'mpeg2video', fps, {'qscale': '3'}, format='mpeg', gop_size=gop,
+                max_b_frames=2)
+    elif kind == 'mpeg2_ps_cut':
+        # cut from MP4, whose timestamps survive the copy (an MPEG-PS demuxer's dts need not
+        # increase), at the second I-frame
+        full = _encode(io.BytesIO(), frames, 'mpeg2video', fps, {'qscale': '3'}, format='mp4',
+                       gop_size=gop, max_b_frames=2)
+        with av.open(full.seek(0) or full) as probe:
+            packets = [(p.pts, p.is_keyframe) for p in probe.demux(video=0) if p.size]
+        second_key = [pts for pts, key in packets if key][1]
+        _stream_copy_cut(full.seek(0) or full, path,
+                         sorted(pts for pts, _ in packets).index(second_key), format='mpeg')
+    elif kind == 'h264_avi':
+        _encode(path, frames, 'libx264', fps, x264)
+    elif kind in ('mpeg4_avi', 'mpeg4_avi_bframes'):
+        _encode(path, frames, 'mpeg4', fps, {'qscale': '3'}, gop_size=gop,
+                max_b_frames=2 if kind == 'mpeg4_avi_bframes' else 0)
+    elif kind == 'mpeg4_avi_dropped':
+        # the capture repeated the frame before each dropped one, so the P-VOPs after an N-VOP
+        # predict from the picture the decoder holds
+        dropped = (gop + 3, 2 * gop + 6)
+        held = frames.copy()
+        for k in dropped:
+            held[k] = held[k - 1]
+        avi = _encode(io.BytesIO(), held, 'mpeg4', fps, {'qscale': '3'}, format='avi',
+                      gop_size=gop)
+        with av.open(avi.seek(0) or avi) as src, av.open(path, 'w') as dst:
+            stream = src.streams.video[0]
+            out = dst.add_stream_from_template(stream)
+            for k, packet in enumerate(p for p in src.demux(stream) if p.size):
+                if k in dropped:
+                    not_coded = av.Packet(_not_coded_vop(k, fps))
+                    not_coded.pts, not_coded.dts = packet.pts, packet.dts
+                    not_coded.time_base, packet = packet.time_base, not_coded
+                packet.stream = out
+                dst.mux(packet)
+    elif kind == 'vfr_mkv':
+        durations = np.random.default_rng(0).choice([20, 33, 40, 80], len(frames))
+        _encode(path, frames, 'libx264', fps, x264, pts=1000 + np.cumsum(durations) - durations,
+                time_base=Fraction(1, 1000))
+    elif kind == 'vp9_webm':
+        _encode(path, frames, 'libvpx-vp9', fps, {
+            'g': str(gop), 'crf': '20', 'b': '0', 'lag-in-frames': '16', 'auto-alt-ref': '1',
+            'threads': '1', 'deadline': 'good', 'cpu-used': '8'})
+    elif kind in ('hevc_open_gop', 'hevc_mkv_cut'):
+        target = io.BytesIO() if kind == 'hevc_mkv_cut' else path
+        hevc = _encode(target, frames, 'libx265', fps, x265, format='mp4')
+        if kind == 'hevc_mkv_cut':
+            _stream_copy_cut(hevc.seek(0) or hevc, path, gop + 4, format='matroska')
+    elif kind == 'h264_ts':
+        _encode(path, frames, 'libx264', fps, x264, pts=np.arange(len(frames)) + 2 * fps,
+                time_base=Fraction(1, fps))
+    else:
+        raise ValueError(f'unknown file kind {kind!r}; one of {", ".join(FILE_KINDS)}')

@@ -1,12 +1,50 @@
 """Frame-exact random access into video files with PyAV, with as few seeks as possible.
 
-Frames are numbered 0..num_frames-1 in presentation order (by pts). On opening, the reader demuxes
-the video stream once without decoding (milliseconds: packet headers and sizes only) to learn
-every frame's pts and which frames are keyframes. ``read_frames`` then sorts the wanted frames,
-seeks to the keyframe at or before the first one and decodes forward, seeking again only when
-the next wanted frame lies beyond the next keyframe, i.e. when the seek skips decoding work.
-Random clips are cheap this way; decoding from the start of the file costs half the video per
-clip on average (see ``benchmarks/bench_video.py``).
+Frame ``i`` is the ``i``-th frame a plain sequential decode of the file shows
+(``container.decode(video=0)``), and ``num_frames`` is how many it shows. Frames FFmpeg discards
+are no frames: packets an MP4 edit list hides (``packet.is_discard``, the leading frames of a
+file cut by stream copy) and the leading pictures of an open GOP at the start of a stream, which
+the decoder drops because their references lie before the file (MPEG-2 B-frames, HEVC RASL).
+
+On opening, the reader demuxes the video stream once without decoding (milliseconds: packet
+headers only) and builds a frame table: the timestamp that identifies each frame, in
+presentation order, and the keyframes. ``read_frames`` sorts the wanted frames, seeks to the
+keyframe at or before the first one and decodes forward, seeking again only when the next
+wanted frame lies beyond the next keyframe, i.e. when the seek skips decoding work. Random clips
+are cheap this way; decoding from the start of the file costs half the video per clip on average
+(see ``benchmarks/bench_video.py``).
+
+Which timestamp identifies a frame:
+
+- ``pts`` (MP4, MKV, WebM, MPEG-TS/PS, and AVI streams without reordering or whose reordering
+  FFmpeg's parser worked out): frames are the shown packets sorted by pts. When the first GOP
+  may lose pictures (shown packets before the first keyframe, or after it with a smaller pts),
+  the reader decodes that GOP once on opening to see which ones the decoder shows.
+- ``dts``, where the pts cannot name the frames: AVI stores no presentation timestamps, and for
+  H.264 / HEVC with B-frames FFmpeg reports pts = dts + 1, in decode order; MPEG-4 Part 2 N-VOPs
+  (packets of a few bytes: frames DivX / XviD dropped) show no frame; pts may be missing or
+  repeated. The reader decodes the whole file once on opening, with each packet's pts set to
+  its dts, and numbers the frames in the order they come out; a decoded frame's pts then names
+  its packet, after any seek.
+- sequential, where the dts do not tell the frames apart either: every read counts the frames
+  from the start of the file.
+
+A video index stores the frame table (:meth:`frame_table`), so these decodes on opening happen
+once per file. What the packets cannot reveal is a frame the decoder drops silently in the middle
+of a stream (a packet that holds no picture although the container lists it as a frame): reads
+that decode past it find out (below), reads beyond it cannot; ``build_video_index(full=True)``
+decodes every frame once and marks such files unreadable.
+
+Every read checks where a seek landed: after seeking for keyframe ``k``, frames before ``k``
+(an earlier GOP, open-GOP leading pictures, frames whose timestamps an MPEG-PS demuxer made up
+after the seek) are skipped, the first frame from ``k`` on must be ``k`` itself and a keyframe,
+and each later one the next frame of the table. A seek that lands late (MPEG-TS/PS seek by a
+byte search on clock references, which run ahead of the pts by the muxer's delay) is retried
+earlier by twice the miss, which the reader keeps for later seeks; failing that, and on any
+other mismatch, the file is reopened and decoded from its first packet, which is the sequential
+decode itself. If even that disagrees with the table, the frames are renumbered by decode order
+as above, and a file whose frame count then differs from the one reported raises
+:class:`DataError` rather than return a wrong frame.
 
 Example::
 
@@ -27,6 +65,12 @@ VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.m
 # PyAV raises its FFmpegError subclasses for bad data, OSError for files, and a few plain
 # ValueError / IndexError from its own checks; all mean "this file cannot be read".
 _DECODE_ERRORS = (av.FFmpegError, OSError, ValueError, IndexError, EOFError)
+# containers that store no presentation timestamps: FFmpeg derives pts from the decode order
+_NO_PTS_FORMATS = ('avi',)
+# MPEG-4 Part 2 packets this small hold no picture: N-VOPs (vop_coded = 0: a start code and 2-3
+# header bytes), which DivX / XviD write for dropped frames and after packed B-frames, and which
+# the decoder shows no frame for; a coded VOP needs a longer header and a bit per macroblock
+_NOT_CODED_BYTES = 16
 
 
 def video_error(path, reason, detail):
@@ -36,6 +80,15 @@ def video_error(path, reason, detail):
     exc = DataError(f'{path}: {detail}')
     exc.path, exc.detail, exc.reason = str(path), detail, reason
     return exc
+
+
+class _Mismatch(Exception):
+    """Decoded frames disagree with the frame table; ``late`` when a seek landed past the
+    wanted keyframe (by ``miss``, in stream time base units)."""
+
+    def __init__(self, detail, late=False, miss=0):
+        super().__init__(detail)
+        self.late, self.miss = late, miss
 
 
 class VideoReader:
@@ -49,7 +102,12 @@ class VideoReader:
 
     Attributes:
         num_frames, fps, duration (seconds), width, height (of returned frames).
-        keyframes: sorted frame indices of the keyframes.
+        keyframes: sorted frame indices where decoding may start: the keyframes, and frame 0
+            when it is none (a seek to it lands on a keyframe an edit list hides, or decoding
+            starts from the first packet).
+        pts: int64 (num_frames,) timestamps that name the frames (pts, or dts where
+            ``frame_table()['timestamps'] == 'dts'``); None where only decoding from the start
+            numbers the frames.
         seeks, decoded: running counts of seeks and decoded frames (for tests and benchmarks).
 
     ``frame_table``: the :meth:`frame_table` of an earlier reader of the same, unchanged file
@@ -64,64 +122,177 @@ class VideoReader:
         self.path = str(path)
         if not os.path.isfile(self.path):
             raise video_error(self.path, 'missing', 'missing file')
+        self._container = None
+        self.seeks = self.decoded = 0
+        self._seek_margin = 0  # how far before a keyframe seeks aim (stream time base units)
+        self._open()
         try:
-            self._container = av.open(self.path)
-        except _DECODE_ERRORS as exc:
-            raise video_error(self.path, 'unreadable', f'cannot open as a video ({exc})') from exc
-        try:
-            if not self._container.streams.video:
-                raise video_error(self.path, 'no_video_stream', 'holds no video stream')
-            self._stream = self._container.streams.video[0]
-            # one decoding thread: DataLoader workers are the parallelism, and a forked worker
-            # that frees an inherited reader would wait forever on its parent's thread pool
-            self._stream.codec_context.thread_count = 1
-            self._set_frames(*(self._demux() if frame_table is None else
-                               self._unpack(frame_table)))
+            if frame_table is None:
+                self._probe()
+            else:
+                self._unpack(frame_table)
         except BaseException:
             self._container.close()
             raise
         self._set_output_size(short_side)
-        self.seeks = self.decoded = 0
 
-    def _demux(self):
-        """pts of every frame in presentation order, and the keyframes, from one demux pass."""
+    def _open(self):
+        if self._container is not None:
+            self._container.close()
         try:
-            packets = [(p.pts, p.is_keyframe) for p in self._container.demux(self._stream)
-                       if p.pts is not None]
-            self._container.seek(0, backward=True, any_frame=False, stream=self._stream)
+            self._container = av.open(self.path)
+        except _DECODE_ERRORS as exc:
+            raise video_error(self.path, 'unreadable', f'cannot open as a video ({exc})') from exc
+        if not self._container.streams.video:
+            self._container.close()
+            raise video_error(self.path, 'no_video_stream', 'holds no video stream')
+        self._stream = self._container.streams.video[0]
+        # one decoding thread: DataLoader workers are the parallelism, and a forked worker
+        # that frees an inherited reader would wait forever on its parent's thread pool
+        self._stream.codec_context.thread_count = 1
+
+    # ---- the frame table ----------------------------------------------------------------
+
+    def _probe(self):
+        """Frame table from one demux pass (and a decode where the packets cannot tell)."""
+        try:
+            # (pts, keyframe, shown, bytes): packets an edit list hides still decode, and a
+            # hidden keyframe starts the decoding of the shown frames after it
+            packets = [(p.pts, p.is_keyframe, not p.is_discard, p.size)
+                       for p in self._container.demux(self._stream) if p.size]
         except _DECODE_ERRORS as exc:
             raise video_error(self.path, 'unreadable',
                               f'corrupt or truncated video stream ({exc})') from exc
-        packets.sort()
-        return [pts for pts, _ in packets], [i for i, (_, key) in enumerate(packets) if key]
-
-    def frame_table(self):
-        """What the demux pass learnt, JSON-ready and compact (pts as start + step when evenly
-        spaced), for a video index to hand to later readers of the same file."""
-        steps = np.unique(np.diff(self.pts))
-        pts = dict(start=int(self.pts[0]), step=int(steps[0]) if len(steps) else 1,
-                   count=self.num_frames) if len(steps) <= 1 else self.pts.tolist()
-        return dict(pts=pts, keyframes=list(self.keyframes))
+        pts = [p for p, _, shown, _ in packets if shown]
+        named = None not in pts and len(set(pts)) == len(pts)
+        derived = (named and self._container.format.name in _NO_PTS_FORMATS
+                   and self._stream.codec_context.has_b_frames
+                   and all(a < b for a, b in zip(pts, pts[1:])))  # pts in decode order
+        placeholders = self._stream.codec_context.name == 'mpeg4' and packets and min(
+            size for _, _, _, size in packets) <= _NOT_CODED_BYTES
+        if not named or derived or placeholders:
+            self._learn_frames()
+            return
+        self._set_frames(sorted(pts), [p for p, key, shown, _ in packets if key and shown],
+                         'pts')
+        may_lose, stop = self._first_gop_may_lose_frames(packets)
+        if may_lose:
+            self._check_first_gop(stop)
 
     @staticmethod
-    def _unpack(table):
+    def _first_gop_may_lose_frames(packets):
+        """Whether the decoder may drop pictures of the first GOP: shown packets before the
+        first keyframe, or leading pictures of it (after it in decode order, before it in pts);
+        and the pts of the keyframe that ends the pictures at risk (None: the end of the file)."""
+        keys = [pts for pts, key, _, _ in packets if key]
+        if not packets[0][1]:
+            return True, keys[0] if keys else None
+        first, may_lose = packets[0][0], False
+        for pts, key, shown, _ in packets[1:]:
+            if key:
+                return may_lose, pts
+            may_lose |= shown and (pts is None or first is None or pts < first)
+        return may_lose, None
+
+    def _check_first_gop(self, stop):
+        """Decode the frames before pts ``stop`` (None: all) to learn which of them the decoder
+        shows; the others leave the table."""
+        shown = []
+        self._rewind()
+        try:
+            for frame in self._decode():
+                if stop is not None and frame.pts is not None and frame.pts >= stop:
+                    break
+                shown.append(frame.pts)
+        except _DECODE_ERRORS as exc:
+            raise video_error(self.path, 'unreadable', f'cannot decode frames ({exc})') from exc
+        if any(p not in self._index_of for p in shown) or shown != sorted(set(shown)):
+            self._learn_frames()  # frames the packets do not name: number them by decoding
+            return
+        later = [p for p in self.pts.tolist() if stop is not None and p >= stop]
+        self._set_frames(shown + later, self._keyframe_pts, 'pts')
+
+    def _learn_frames(self):
+        """Number the frames by one sequential decode, each identified by its packet's dts
+        (the decoder passes a packet's pts on to its frame, so the packets' pts are set to their
+        dts); sequential numbering when the dts do not tell the frames apart either."""
+        order, keys = self._decode_by_dts()
+        if None in order or len(set(order)) != len(order):
+            self._set_sequential(len(order))
+        else:
+            self._set_frames(order, keys, 'dts')
+
+    def _decode_by_dts(self):
+        """pts of the frames a decode from the start shows, in order, with each packet's pts
+        set to its dts first, and the dts of the keyframe packets."""
+        self._rewind()
+        try:
+            frames, keys = [], []
+            for packet in self._container.demux(self._stream):
+                if packet.size:
+                    packet.pts = packet.dts
+                if packet.is_keyframe:
+                    keys.append(packet.dts)
+                frames += [frame.pts for frame in packet.decode()]
+            self.decoded += len(frames)
+            return frames, keys
+        except _DECODE_ERRORS as exc:
+            raise video_error(self.path, 'unreadable', f'cannot decode frames ({exc})') from exc
+
+    def _set_frames(self, identities, keyframe_identities, timestamps):
+        """Frame ``i`` is the one whose timestamp (``timestamps``: 'pts' or 'dts') is
+        ``identities[i]``; decoding may start at each of ``keyframe_identities``."""
+        if not len(identities):
+            raise video_error(self.path, 'unreadable', 'video stream holds no frames')
+        self._timestamps = timestamps
+        self.pts = np.asarray(identities, dtype=np.int64)
+        self._index_of = {int(p): i for i, p in enumerate(self.pts)}
+        self._keyframe_pts = [int(p) for p in keyframe_identities if int(p) in self._index_of]
+        self._true_keyframes = {self._index_of[p] for p in self._keyframe_pts}
+        self.keyframes = sorted(self._true_keyframes | {0})
+        self._set_rate(len(self.pts), self.pts if timestamps == 'pts' else None)
+
+    def _set_sequential(self, count):
+        if not count:
+            raise video_error(self.path, 'unreadable', 'video stream holds no frames')
+        self._timestamps, self.pts, self._index_of = None, None, {}
+        self._keyframe_pts, self._true_keyframes, self.keyframes = [], set(), [0]
+        self._set_rate(count, None)
+
+    def _set_rate(self, count, pts):
+        self.num_frames = count
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        tb = self._stream.time_base
+        span = float((pts[-1] - pts[0]) * tb) if pts is not None and count > 1 else 0.0
+        self.fps = float(rate) if rate else (count - 1) / span if span else 0.0
+        self.duration = count / self.fps if self.fps else span
+
+    def frame_table(self):
+        """What the probe learnt, JSON-ready and compact (pts as start + step when evenly
+        spaced), for a video index to hand to later readers of the same file:
+        ``{'pts', 'keyframes'}``, plus ``'timestamps': 'dts'`` when frames are named by dts,
+        or ``{'sequential_frames': count}`` when only decoding from the start numbers them."""
+        if self._timestamps is None:
+            return dict(sequential_frames=self.num_frames)
+        steps = np.unique(np.diff(self.pts))
+        pts = dict(start=int(self.pts[0]), step=int(steps[0]) if len(steps) else 1,
+                   count=self.num_frames) if len(steps) <= 1 and (
+            not len(steps) or steps[0] > 0) else self.pts.tolist()
+        table = dict(pts=pts, keyframes=sorted(self._true_keyframes))
+        if self._timestamps == 'dts':
+            table['timestamps'] = 'dts'
+        return table
+
+    def _unpack(self, table):
+        if 'sequential_frames' in table:
+            self._set_sequential(int(table['sequential_frames']))
+            return
         pts = table['pts']
         if isinstance(pts, dict):
             pts = pts['start'] + pts['step'] * np.arange(pts['count'])
-        return pts, table['keyframes']
-
-    def _set_frames(self, pts, keyframes):
-        if not len(pts):
-            raise video_error(self.path, 'unreadable', 'video stream holds no frames')
-        self.pts = np.asarray(pts, dtype=np.int64)
-        self._frame_of_pts = {int(p): i for i, p in enumerate(self.pts)}
-        self.keyframes = list(keyframes) or [0]
-        self.num_frames = len(self.pts)
-        rate = self._stream.average_rate or self._stream.guessed_rate
-        tb = self._stream.time_base
-        span = float((self.pts[-1] - self.pts[0]) * tb) if self.num_frames > 1 else 0.0
-        self.fps = float(rate) if rate else (self.num_frames - 1) / span if span else 0.0
-        self.duration = self.num_frames / self.fps if self.fps else span
+        pts = np.asarray(pts, dtype=np.int64)
+        self._set_frames(pts, [pts[k] for k in table['keyframes'] if k < len(pts)],
+                         table.get('timestamps', 'pts'))
 
     def _set_output_size(self, short_side):
         w, h = self._stream.codec_context.width, self._stream.codec_context.height
@@ -146,19 +317,99 @@ class VideoReader:
     def close(self):
         self._container.close()
 
+    # ---- decoding -----------------------------------------------------------------------
+
     def _keyframe_before(self, index):
         return self.keyframes[bisect.bisect_right(self.keyframes, index) - 1]
 
-    def _decode_from(self, keyframe):
-        """Seek to ``keyframe`` and yield (frame index, av.VideoFrame) in presentation order."""
-        self._container.seek(int(self.pts[keyframe]), backward=True, any_frame=False,
-                             stream=self._stream)
+    def _rewind(self):
+        """Back to the first packet: reopening is the one way every container honours (a seek
+        to the start time of an MPEG-TS can land a GOP late)."""
+        self._open()
         self.seeks += 1
-        for frame in self._container.decode(self._stream):
-            self.decoded += 1
-            index = self._frame_of_pts.get(frame.pts)
-            if index is not None and index >= keyframe:  # not leading frames of an open GOP
-                yield index, frame
+
+    def _seek(self, index):
+        self._container.seek(int(self.pts[index]) - self._seek_margin, backward=True,
+                             any_frame=False, stream=self._stream)
+        self.seeks += 1
+
+    def _decode(self):
+        """Frames in the order the decoder shows them, from wherever the demuxer stands."""
+        name_by_dts = self._timestamps == 'dts'
+        for packet in self._container.demux(self._stream):
+            if name_by_dts and packet.size:
+                packet.pts = packet.dts
+            for frame in packet.decode():
+                self.decoded += 1
+                yield frame
+
+    def _checked_frames(self, start, after_seek):
+        """(index, frame) for frames ``start``, ``start`` + 1, ... from the decoder's current
+        position, each checked against the table; raises :class:`_Mismatch`."""
+        expected = start
+        for frame in self._decode():
+            index = self._index_of.get(frame.pts)
+            if after_seek and expected == start and (index is None or index < start):
+                continue  # an earlier GOP, or leading pictures of an open GOP
+            if index != expected:
+                late = after_seek and expected == start
+                miss = max(int(self.pts[index] - self.pts[start]), 0) if late else 0
+                raise _Mismatch(f'frame {expected} expected, the decoder shows '
+                                f'{"an unknown frame" if index is None else f"frame {index}"} '
+                                f'(pts {frame.pts})', late, miss)
+            if (after_seek and expected == start and start in self._true_keyframes
+                    and not frame.key_frame):
+                raise _Mismatch(f'frame {start} is marked a keyframe but does not decode as one')
+            yield index, frame
+            expected += 1
+        if after_seek and expected == start:
+            raise _Mismatch(f'the seek for frame {start} landed past the end', late=True,
+                            miss=int(self.pts[-1] - self.pts[start]) + 1)
+
+    def _frames_from(self, start):
+        """(index, av.VideoFrame) for frames ``start``, ``start`` + 1, ... in presentation
+        order, as a sequential decode shows them: a seek, checked, and the fallbacks of the
+        module docstring."""
+        next_index, tries = start, 0
+        while True:
+            if self._timestamps is None:  # only the order of decoding numbers the frames
+                self._rewind()
+                for index, frame in enumerate(self._decode()):
+                    if index >= next_index:
+                        yield index, frame
+                return
+            after_seek = tries < 2
+            try:
+                if after_seek:
+                    self._seek(start)
+                else:
+                    self._rewind()
+                for index, frame in self._checked_frames(start if after_seek else 0,
+                                                         after_seek):
+                    if index >= next_index:
+                        next_index = index + 1
+                        yield index, frame
+                return
+            except _Mismatch as mismatch:
+                if not after_seek:
+                    self._renumber(mismatch)
+                elif mismatch.late and tries == 0:
+                    self._seek_margin = max(self._seek_margin, 2 * mismatch.miss)
+                    tries = 1
+                else:
+                    tries = 2
+
+    def _renumber(self, mismatch):
+        """Decoding from the start disagrees with the table: number the frames by decode
+        order instead, if that keeps their count."""
+        if self._timestamps == 'dts':
+            raise video_error(self.path, 'unreadable',
+                              f'frames do not decode as the container lists them ({mismatch})')
+        count = self.num_frames
+        self._learn_frames()
+        if self.num_frames != count:
+            raise video_error(self.path, 'unreadable', f'timestamps do not number the frames '
+                              f'({mismatch}); a decode shows {self.num_frames}, not {count}')
 
     def _to_rgb(self, frame):
         if self._resize:
@@ -170,7 +421,8 @@ class VideoReader:
         """Frames ``indices`` (any order, repeats allowed) as uint8 (len(indices), H, W, 3) RGB.
 
         Raises:
-            DataError: an index outside 0..num_frames-1, or frames the file fails to decode.
+            DataError: an index outside 0..num_frames-1, frames the file fails to decode, or a
+                file whose frames the reader cannot number as a sequential decode does.
         """
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
         if indices.size and (indices.min() < 0 or indices.max() >= self.num_frames):
@@ -187,31 +439,18 @@ class VideoReader:
                 keyframe = self._keyframe_before(target)
                 # seek when it skips frames (keyframe beyond the next one to decode) or goes back
                 if frames is None or target <= position or keyframe > position + 1:
-                    frames = self._decode_from(keyframe)
+                    frames = self._frames_from(keyframe)
                 for position, frame in frames:
                     if position in wanted_set:
                         got[position] = self._to_rgb(frame)
                     if position >= target:
                         break
-                if target not in got:  # a seek that landed late, or frames missing in the file
-                    got.update(self._decode_fallback(target, wanted_set))
+                if target not in got:
+                    raise video_error(self.path, 'unreadable',
+                                      f'frame {target} of {self.num_frames} does not decode '
+                                      '(corrupt or truncated stream)')
         except _DECODE_ERRORS as exc:
             raise video_error(self.path, 'unreadable', f'cannot decode frames ({exc})') from exc
         if not indices.size:
             return np.zeros((0, self.height, self.width, 3), np.uint8)
         return np.stack([got[i] for i in indices.tolist()])
-
-    def _decode_fallback(self, target, wanted):
-        """Decode from the start of the file up to ``target``, for streams whose seeks are not
-        exact; raises if the frame never comes out of the decoder."""
-        got = {}
-        for index, frame in self._decode_from(0):
-            if index in wanted:
-                got[index] = self._to_rgb(frame)
-            if index >= target:
-                break
-        if target not in got:
-            raise video_error(self.path, 'unreadable',
-                              f'frame {target} of {self.num_frames} does not decode (corrupt or '
-                              'truncated stream)')
-        return got
