@@ -220,7 +220,7 @@ def test_task_dataset_reads_the_sampled_frames_of_real_videos(synthetic_videos, 
 
 def test_synthetic_classes_give_an_unambiguous_order_cue():
     """Measured on the rendered frames (the object's coverage of each pixel) of the benchmark's
-    videos (48 px, 2 s at 25 fps), three per class: the object never touches the frame's border
+    videos (48 px, 2 s at 16 fps: 32 frames), three per class: the object never touches the frame's border
     (no wrap-around); between frames 8 apart (the order tasks' smallest gap) the centroid moves
     >= 2 px one way along the class's axis (Move*, Bounce's horizontal drift, while it also moves
     vertically) or the area grows / shrinks by >= 25% every time (Approach / Recede), and a still
@@ -231,17 +231,17 @@ def test_synthetic_classes_give_an_unambiguous_order_cue():
                 MoveRightFast=(0, 1))
     for label, name in enumerate(CLASSES):
         for video in range(3):
-            spec = VideoSpec(label, 48, 48, 25, 2.0)
+            spec = VideoSpec(label, 48, 48, 16, 2.0)
             frames, masks = render_video(spec, np.random.default_rng([label, video]),
                                          return_masks=True)
-            assert frames.shape == (50, 48, 48, 3)
+            assert frames.shape == (32, 48, 48, 3)
             border = np.concatenate([masks[:, 0], masks[:, -1], masks[:, :, 0], masks[:, :, -1]],
                                     axis=1)
             assert border.max() == 0, (name, video)
             area = masks.sum((1, 2))
             centre = np.stack([(masks * xs).sum((1, 2)), (masks * ys).sum((1, 2))], 1)
             centre /= area[:, None]
-            step = centre[8:] - centre[:-8]                                     # (42, 2) px
+            step = centre[8:] - centre[:-8]                                     # (24, 2) px
             growth = area[8:] / area[:-8]
             if name in axis:
                 a, sign = axis[name]
@@ -344,3 +344,11 @@ def test_method_names_are_single_shell_words(synthetic_videos, capsys):
     rows = demo_video.run_video_demo('taco-simclr', budget_s=0, data_root=str(synthetic_videos))
     assert list(rows) == ['random init (clips)', 'TaCo (SimCLR)']
     assert '\n| TaCo (SimCLR) | clips | 0 | ' in capsys.readouterr().out
+
+
+def test_supervised_reference_row(synthetic_videos, capsys):
+    """--supervised adds the labels-trained encoder, compared with the clip random init."""
+    rows = video_tasks.main(['--methods', '--supervised', '--budget', '0', '--seeds', '1',
+                             '--data-root', str(synthetic_videos)])
+    assert list(rows) == ['random init (clips)', 'supervised (labels)']
+    assert '\n| supervised (labels) | clips | 0 | ' in capsys.readouterr().out

@@ -15,7 +15,7 @@ from video_tasks import METHODS  # noqa: E402
 from video_tasks import main as compare_methods  # noqa: E402
 
 
-def run_video_demo(task: str = 'vcop', budget_s: float = 60, videos: int = 200,
+def run_video_demo(task: str = 'vcop', budget_s: float = 60, videos: int = 800,
                    data_root: str | None = None, seeds: int = 1):
     """Pretrain ``task`` (a key of ``benchmarks/video_tasks.METHODS``: ``vcop``, ``taco-simclr``,
     ...) for ``budget_s`` CPU seconds per seed and return ``{row name: [per-seed results]}``
@@ -32,7 +32,7 @@ def main(argv=None):
     parser.add_argument('--task', default='vcop', choices=list(METHODS))
     parser.add_argument('--budget', type=float, default=60,
                         help='pretraining CPU seconds per seed')
-    parser.add_argument('--videos', type=int, default=200)
+    parser.add_argument('--videos', type=int, default=800)
     parser.add_argument('--seeds', type=int, default=1)
     args = parser.parse_args(argv)
     return run_video_demo(args.task, args.budget, args.videos, seeds=args.seeds)

@@ -36,9 +36,18 @@ __all__ = ['CLASSES', 'VideoSpec', 'object_trajectory', 'render_video', 'write_v
 CLASSES = ('MoveRight', 'MoveLeft', 'MoveUp', 'MoveDown', 'MoveRightFast', 'RotateClockwise',
            'RotateAnticlockwise', 'Approach', 'Recede', 'Bounce')
 STAMP_CELL, STAMP_BITS = 8, 16
-SIZE_RANGE = (0.06, 0.15)   # object radius as a fraction of the shorter frame side
+# The scene's difficulty. These values make the class learnable by the small 3D CNN at 48 px in
+# about a minute of CPU (benchmarks/video_tasks.py --supervised); with the first redesign's
+# (objects of radius 0.06-0.15 with a tint drawn independently of the background, often close to
+# it, on a cluttered background: grating amplitudes 0.1 / 0.3, a 2-6 px/s pan) even supervised
+# training stayed at chance.
+SIZE_RANGE = (0.1, 0.2)     # object radius as a fraction of the shorter frame side
 WOBBLE = (0.1, 0.25)        # the outline's bumps: it reaches out to (1 + wobble) * radius
 TURN_RATE = (2.0, 3.0)      # rad/s of the rotating classes: under a full turn in 2 s
+PAN_SPEED = (1.0, 3.0)      # px/s of the background's pan: slow
+BACKGROUND_AMPLITUDE = 0.03  # per grating (6 of them) of the background: faint clutter
+SKIN_AMPLITUDE = 0.08       # per grating (4 of them) of the object's texture
+CONTRAST = 0.4              # the object's colour differs from the background's by this much
 
 
 @dataclass
@@ -133,12 +142,13 @@ def render_video(spec, rng, stamp=False, return_masks=False):
     in [0, 1]."""
     w, h = spec.width, spec.height
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64) + 0.5
-    background = _gratings(rng, 6, 4, 0.1)
+    background = _gratings(rng, 6, 4, BACKGROUND_AMPLITUDE)
     base = rng.uniform(0.3, 0.7, 3)
     pan = rng.normal(size=2)
-    pan *= rng.uniform(2, 6) / np.linalg.norm(pan)  # px/s: slow
-    skin = _gratings(rng, 4, 3, 0.3)
-    tint = rng.uniform(0.1, 0.9, 3)
+    pan *= rng.uniform(*PAN_SPEED) / np.linalg.norm(pan)  # px/s: slow
+    skin = _gratings(rng, 4, 3, SKIN_AMPLITUDE)
+    # as far from the background's colour as CONTRAST per channel, towards the other end
+    tint = np.where(base > 0.5, base - CONTRAST, base + CONTRAST) + rng.uniform(-0.05, 0.05, 3)
     lobes, wobble, lobe_phase = rng.integers(3, 6), rng.uniform(*WOBBLE), rng.uniform(0, 6.3)
     cx, cy, angle, radius = object_trajectory(spec, rng)
     frames = np.empty((spec.num_frames, h, w, 3), np.uint8)
