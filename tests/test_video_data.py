@@ -241,7 +241,7 @@ def test_base_config_builds_and_pipeline_runs(video_set):
     assert [read_frame_number(f) for f in sample['clip'].numpy()] == \
         sample['frame_indices'].flip(0).tolist()
     test = DATASETS.build(dict(cfg.test_dataset, data_root=str(video_set)))
-    assert len(test) == 10 and test[0]['clip'].shape == (5, 16, 64, 64, 3)
+    assert len(test) == 10 and test[0]['clip'].shape == (5, 8, 64, 64, 3)
 
 
 def test_frame_cache(video_set, tmp_path):

@@ -5,7 +5,7 @@ background (a sum of periodic colour gratings) that pans slowly in a random dire
 how the object moves, and every class gives the frames an unambiguous temporal order: the object
 never leaves the frame or wraps around its border, moves monotonically along one axis (Move*, and
 Bounce's horizontal drift, while it bounces off the top and bottom walls), turns by less than a
-full turn (Rotate*) or grows / shrinks by 2.5x (Approach / Recede). Every class draws the object's
+full turn (Rotate*) or grows / shrinks by 2x (Approach / Recede). Every class draws the object's
 look, position, orientation and size from the same distribution at every frame — a moving object
 crosses half its range (MoveRightFast: all of it) starting at the range's start or middle, so its
 position at a random frame is uniform on the range, as a still object's is; objects that keep
