@@ -14,6 +14,7 @@ from mmengine.config import Config
 from conftest import DIGITS_CONFIGS, ROOT, tiny_config
 from mm_ssl.engine import SSLRunner
 from mm_ssl.engine.cli import load_config
+from mm_ssl.engine.runner import interrupt_after
 from mm_ssl.errors import ConfigError
 
 SIMCLR = os.path.join(ROOT, DIGITS_CONFIGS['SimCLR'])
@@ -118,6 +119,19 @@ def test_ctrl_c_is_one_line_with_the_resume_command(tmp_path):
     assert f'last checkpoint {last}; continue with: python tools/train.py {config} ' \
            f'--work-dir {work} --resume' in lines[0]
     assert not (work / '.mm_ssl.lock').exists()
+
+
+def test_an_interrupt_during_a_checkpoint_save_waits_for_the_save():
+    """mmengine's save formats the config under a bare `except:` that turned a Ctrl-C into a
+    SyntaxError quoting the whole config; SSLRunner.save_checkpoint holds the interrupt."""
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupt_after():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)
+            done.append(True)
+    assert done == [True]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_a_config_variable_from_the_command_line_reaches_the_paths_it_built(tmp_path):

@@ -81,14 +81,26 @@ def main(argv=None):
             try:
                 runner = SSLRunner.from_cfg(cfg)
                 runner.train()
-            except KeyboardInterrupt:
+            except BaseException as exc:
+                if not interrupted(exc):
+                    raise
                 report_interrupt(runner, args.config, cfg.work_dir)
-                raise
+                raise KeyboardInterrupt from None
     if torch.distributed.is_initialized():
         # gloo's worker threads must be joined before the interpreter exits, else the process
         # ends in std::terminate ("terminate called without an active exception")
         torch.distributed.destroy_process_group()
     return runner
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Ctrl-C, or an error raised while handling one (a library's bare
+    ``except:`` can turn it into another exception)."""
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def report_interrupt(runner, config: str, work_dir: str) -> None:

@@ -1,6 +1,9 @@
 import datetime
 import os
 import os.path as osp
+import signal
+import threading
+from contextlib import contextmanager
 
 import torch
 import torch.distributed as dist
@@ -76,6 +79,24 @@ def empty_epoch_message(dataloader) -> str:
             f'{ranks}, fewer than batch_size={batch_size}, and incomplete batches are dropped: '
             f'an epoch would have no batch. Lower train_dataloader.batch_size to at most '
             f'{per_rank}, or give it more data')
+
+
+@contextmanager
+def interrupt_after():
+    """Hold a Ctrl-C (SIGINT) that arrives during the block and raise it as KeyboardInterrupt
+    when the block ends, so that the work inside is neither cut nor turned into another error.
+    Outside the main thread (where signal handlers cannot be set) the block runs as is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda *_: received.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 @RUNNERS.register_module()
@@ -183,8 +204,11 @@ class SSLRunner(Runner):
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, file_client_args=None, **kwargs):
-        backend = get_file_backend(out_dir, backend_args=kwargs.get('backend_args'))
-        if file_client_args is not None or not isinstance(backend, LocalBackend):
-            return super().save_checkpoint(out_dir, filename, file_client_args, **kwargs)
-        with atomic_path(osp.join(out_dir, filename)) as tmp:
-            super().save_checkpoint(out_dir, osp.basename(tmp), **kwargs)
+        # mmengine formats the config into the checkpoint with a bare `except:` that turns a
+        # Ctrl-C into a SyntaxError quoting the whole config: the interrupt waits for the save
+        with interrupt_after():
+            backend = get_file_backend(out_dir, backend_args=kwargs.get('backend_args'))
+            if file_client_args is not None or not isinstance(backend, LocalBackend):
+                return super().save_checkpoint(out_dir, filename, file_client_args, **kwargs)
+            with atomic_path(osp.join(out_dir, filename)) as tmp:
+                super().save_checkpoint(out_dir, osp.basename(tmp), **kwargs)
