@@ -1,5 +1,5 @@
 """Fixes for mmengine 0.10.7 on this stack (torch 2.14, setuptools >= 82), applied on import of
-mm_ssl. Each is covered by a test in tests/test_mmengine_compat.py that fails without it.
+mm_ssl. Each is covered by a test in tests/engine/test_mmengine_compat.py that fails without it.
 
 1. Resume: torch >= 2.6 loads with ``weights_only=True`` and mmengine's checkpoints hold
    ``HistoryBuffer`` objects (numpy arrays plus a dict of functions, pickled through ``getattr``).

@@ -19,7 +19,7 @@ from mm_ssl.datasets.kitti_io import (camera_box_to_lidar, lidar2img, lidar_box_
                                       read_points)
 from mm_ssl.errors import ConfigError, DataError
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SCRIPT = osp.join(ROOT, 'data_prep', 'create_kitti_infos.py')
 W, H = 160, 48
 AXES = np.array([[0.0, -1, 0], [0, 0, -1], [1, 0, 0]])  # LiDAR -> camera axes
