@@ -8,8 +8,8 @@ more options). ``--finetune`` picks how: with the encoder frozen (head only: wha
 alone carry), whole, or both. On a CPU the default is frozen, which keeps the demo near 10
 minutes on 2 cores (whole fine-tuning adds ~9); on a GPU it is both.
 
-``--task video``: a small synthetic motion-class video set, one temporal task (VCOP) pretrained
-for about a minute with the small 3D CNN, retrieval and linear-probe accuracy against random init
+``--task video``: a synthetic motion-class video set, one temporal task (time-contrastive
+learning, the one that beats its random init at this budget) pretrained for about a minute with the small 3D CNN, retrieval and linear-probe accuracy against random init
 (``tools/demo_video.py``; ``benchmarks/video_tasks.py`` compares all the temporal tasks).
 
 ``--task digits``: SimCLR on scikit-learn's digits, then kNN and linear-probe accuracy of the
@@ -136,8 +136,8 @@ def digits_demo(args):
 def video_demo(args):
     sys.path.insert(0, str(ROOT / 'tools'))
     from demo_video import run_video_demo
-    print('[video] VCOP clip-order pretraining on synthetic motion videos', flush=True)
-    return run_video_demo('vcop', budget_s=args.video_budget)
+    print('[video] time-contrastive pretraining on synthetic motion videos', flush=True)
+    return run_video_demo('time-contrastive', budget_s=args.video_budget)
 
 
 TASKS = {'lidar': lidar_demo, 'video': video_demo, 'digits': digits_demo}
