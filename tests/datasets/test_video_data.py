@@ -26,7 +26,7 @@ from mm_ssl.datasets.video import read_annotations
 from mm_ssl.errors import DataError
 from mm_ssl.registry import DATASETS
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 FRAMES, GOP = 50, 12  # 2 s at 25 fps: keyframes 0, 12, 24, 36, 48
 
