@@ -1,5 +1,5 @@
 """The video job of ``make demo``: writes a synthetic motion-class video set, pretrains one
-temporal task (default VCOP) with the small 3D CNN and prints retrieval recall@1/5 and
+temporal task (default time-contrastive learning) with the small 3D CNN and prints retrieval recall@1/5 and
 linear-probe accuracy of its frozen encoder against the same encoder at random init, with the
 gain, over ``--seeds`` seeds.
 
@@ -15,7 +15,7 @@ from video_tasks import METHODS  # noqa: E402
 from video_tasks import main as compare_methods  # noqa: E402
 
 
-def run_video_demo(task: str = 'vcop', budget_s: float = 60, videos: int = 800,
+def run_video_demo(task: str = 'time-contrastive', budget_s: float = 60, videos: int = 800,
                    data_root: str | None = None, seeds: int = 1):
     """Pretrain ``task`` (a key of ``benchmarks/video_tasks.METHODS``: ``vcop``, ``taco-simclr``,
     ...) for ``budget_s`` CPU seconds per seed and return ``{row name: [per-seed results]}``
@@ -29,7 +29,7 @@ def run_video_demo(task: str = 'vcop', budget_s: float = 60, videos: int = 800,
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--task', default='vcop', choices=list(METHODS))
+    parser.add_argument('--task', default='time-contrastive', choices=list(METHODS))
     parser.add_argument('--budget', type=float, default=60,
                         help='pretraining CPU seconds per seed')
     parser.add_argument('--videos', type=int, default=800)
