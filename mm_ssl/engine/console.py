@@ -7,6 +7,7 @@ import sys
 import torch
 from mmengine.dist import get_world_size, is_main_process
 from mmengine.hooks import Hook
+from mmengine.runner import EpochBasedTrainLoop
 
 from mm_ssl.progress import progress
 from mm_ssl.registry import HOOKS
@@ -99,7 +100,7 @@ class ProgressBarHook(Hook):
         if self.bar is None:
             return
         postfix = {}
-        if runner.train_loop.__class__.__name__.endswith('EpochBasedTrainLoop'):
+        if isinstance(runner.train_loop, EpochBasedTrainLoop):
             postfix['epoch'] = f'{runner.epoch + 1}/{runner.max_epochs}'
         losses = [(k, v) for k, v in (outputs or {}).items() if k.startswith('loss')]
         for key, value in losses[:self.max_metrics]:
