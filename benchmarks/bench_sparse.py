@@ -22,7 +22,7 @@ import spconv.pytorch.ops as spconv_ops
 from spconv.core import ConvAlgo
 import torch
 
-from mm_ssl.datasets.synthetic_scene import lidar_sweep
+from mm_ssl.synthetic.scene import lidar_sweep
 from mm_ssl.models.encoders import VoxelBackBone8x
 from mm_ssl.ops import SparseConv3d, SubMConv3d
 from mm_ssl.ops.matching import match_points

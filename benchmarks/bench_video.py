@@ -8,7 +8,7 @@ index (``data_prep/build_video_index.py``, which the script runs). Loading: ``Vi
 (with the index) and a random sampler through a DataLoader with 0 and 2 workers
 (default_collate batches of 8; each process keeps its 4 most recent files open).
 
-The videos are synthetic (``mm_ssl.datasets.synthetic_video``: 112 px, 25 fps, a keyframe every
+The videos are synthetic (``mm_ssl.synthetic.video``: 112 px, 25 fps, a keyframe every
 12 frames, x264 B-frames), generated once into --data.
 
 File kinds: the same random clips read by ``VideoReader`` (probing the file on opening, or given
@@ -36,7 +36,7 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 
 from mm_ssl.datasets import VideoDataset, VideoReader, build_video_index, sample_clip_indices
-from mm_ssl.datasets.synthetic_video import (CLASSES, FILE_KINDS, VideoSpec, read_frame_number,
+from mm_ssl.synthetic.video import (CLASSES, FILE_KINDS, VideoSpec, read_frame_number,
                                              render_video, write_file_kind, write_video)
 from timing import timeit
 

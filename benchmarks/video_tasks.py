@@ -37,7 +37,7 @@ from mmengine.runner import Runner
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from data_prep.make_synthetic_videos import make_synthetic_videos  # noqa: E402
-from mm_ssl.datasets.synthetic_video import CLASSES  # noqa: E402
+from mm_ssl.synthetic.video import CLASSES  # noqa: E402
 from mm_ssl.evaluation.video import evaluate_video  # noqa: E402
 from mm_ssl.registry import MODELS  # noqa: E402
 

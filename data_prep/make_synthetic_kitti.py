@@ -1,6 +1,6 @@
 """Synthetic KITTI: procedural street scenes seen by a 64-beam spinning LiDAR and KITTI's left
 colour camera through ONE ray-cast geometry, written as KITTI's 3D object detection tree (the
-embedded default dataset for LiDAR + camera pretraining; see mm_ssl.datasets.synthetic_scene).
+embedded default dataset for LiDAR + camera pretraining; see mm_ssl.synthetic.scene).
 
     DIR/training/velodyne/NNNNNN.bin   float32 (N, 4): x, y, z, intensity
     DIR/training/image_2/NNNNNN.png    RGB, 1242 x 375 unless --width/--height
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mm_ssl.datasets.synthetic_scene import KITTI_SIZE, LidarConfig, format_calib, make_frame
+from mm_ssl.synthetic.scene import KITTI_SIZE, LidarConfig, format_calib, make_frame
 from mm_ssl.errors import ConfigError, DataError
 from mm_ssl.progress import progress
 

@@ -1,5 +1,5 @@
 """Synthetic action videos in UCF101's layout: classes that only motion tells apart (the embedded
-default for video self-supervision; see mm_ssl.datasets.synthetic_video).
+default for video self-supervision; see mm_ssl.synthetic.video).
 
     DIR/<Class>/v_<Class>_gNN_c01.mp4   H.264, --size px square, --seconds at --fps, a keyframe
                                          every --gop frames
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mm_ssl.datasets.synthetic_video import CLASSES, VideoSpec, render_video, write_video
+from mm_ssl.synthetic.video import CLASSES, VideoSpec, render_video, write_video
 from mm_ssl.errors import ConfigError, DataError
 from mm_ssl.progress import progress
 

@@ -1,7 +1,7 @@
 """Synthetic Waymo Open Dataset: procedural street scenes driven through by a Waymo-like vehicle
 (five LiDARs, five cameras), written as real v1.x segment files (TFRecord framing, dataset_pb2
 Frame protos) that data_prep/waymo_to_kitti.py converts like real ones (see
-mm_ssl.datasets.synthetic_waymo for the sensors and conventions).
+mm_ssl.synthetic.waymo for the sensors and conventions).
 
     python data_prep/make_synthetic_waymo.py --out DIR [--segments 2] [--frames 3] [--seed 0]
         [--width 96] [--azimuth-steps 256] [--v2]
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mm_ssl.datasets.synthetic_waymo import make_segment, write_segment, write_segment_v2
+from mm_ssl.synthetic.waymo import make_segment, write_segment, write_segment_v2
 from mm_ssl.errors import ConfigError
 from mm_ssl.progress import progress
 

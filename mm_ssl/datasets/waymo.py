@@ -7,7 +7,7 @@ follows the published conversion, ``waymo_open_dataset/utils/range_image_utils.p
 ``frame_utils.convert_range_image_to_point_cloud``; the protos are the official ``dataset_pb2``
 (``pip install --no-deps waymo-open-dataset-tf-2-12-0``: a namespace package that imports with
 ``protobuf`` alone). Checked against ``frame_utils`` itself (TensorFlow 2.21, reading the files of
-:mod:`mm_ssl.datasets.synthetic_waymo` with its own TFRecord reader), and against v2's
+:mod:`mm_ssl.synthetic.waymo` with its own TFRecord reader), and against v2's
 ``lidar_utils.convert_range_image_to_point_cloud`` on the same segments in the v2 layout: the same
 points in the same order, identical range / intensity / elongation and camera projections,
 coordinates within 2.3e-5 m (TensorFlow computes in float32, this module in float64).

@@ -13,7 +13,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from conftest import ROOT, SIMIPU_CONFIG, simipu_on_frames
-from mm_ssl.datasets.synthetic_scene import parse_calib
+from mm_ssl.synthetic.scene import parse_calib
 from mm_ssl.registry import MODELS
 from mm_ssl.transforms.points import sparse_shape
 

@@ -15,7 +15,7 @@ from mmengine.registry import init_default_scope
 from conftest import ROOT
 from data_prep.make_synthetic_videos import make_synthetic_videos
 from mm_ssl.datasets import VideoDataset, VideoTaskDataset
-from mm_ssl.datasets.synthetic_video import CLASSES, VideoSpec, object_trajectory, render_video
+from mm_ssl.synthetic.video import CLASSES, VideoSpec, object_trajectory, render_video
 from mm_ssl.datasets.video_tasks import (ClipOrderSampler, MotionTupleSampler,
                                         TimeContrastiveSampler, frame_motion)
 from mm_ssl.evaluation.video import (extract_clip_features, finetune, frame_sequence_features,

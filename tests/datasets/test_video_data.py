@@ -20,7 +20,7 @@ from data_prep import build_video_index as index_script
 from data_prep import make_synthetic_videos as make_videos_script
 from data_prep.make_synthetic_videos import make_synthetic_videos
 from mm_ssl.datasets import VideoDataset, VideoReader, build_video_index, sample_clip_indices
-from mm_ssl.datasets.synthetic_video import (CLASSES, VideoSpec, object_trajectory,
+from mm_ssl.synthetic.video import (CLASSES, VideoSpec, object_trajectory,
                                              read_frame_number, render_video)
 from mm_ssl.datasets.video import read_annotations
 from mm_ssl.errors import DataError
@@ -115,7 +115,7 @@ def test_synthetic_videos_are_deterministic(tmp_path):
     np.save(tmp_path / 'frames.npy', frames)
     for name in 'ab':
         subprocess.run([sys.executable, '-c', 'import sys, numpy as np; from '
-                        'mm_ssl.datasets.synthetic_video import write_video; '
+                        'mm_ssl.synthetic.video import write_video; '
                         'write_video(sys.argv[2], np.load(sys.argv[1]))',
                         str(tmp_path / 'frames.npy'), str(tmp_path / f'{name}.mp4')], check=True)
     digest = [hashlib.md5((tmp_path / f'{n}.mp4').read_bytes()).hexdigest() for n in 'ab']

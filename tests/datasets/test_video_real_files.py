@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mm_ssl.datasets import VideoReader
-from mm_ssl.datasets.synthetic_video import (FILE_KINDS, VideoSpec, read_frame_number,
+from mm_ssl.synthetic.video import (FILE_KINDS, VideoSpec, read_frame_number,
                                              render_video, write_file_kind, write_video)
 from mm_ssl.datasets.video import probe_video
 from mm_ssl.errors import DataError

@@ -1,4 +1,4 @@
-"""Waymo without TensorFlow, end to end on synthetic segments (mm_ssl.datasets.synthetic_waymo):
+"""Waymo without TensorFlow, end to end on synthetic segments (mm_ssl.synthetic.waymo):
 TFRecord framing and CRCs (RFC 3720 vectors, a bitwise CRC-32C written here), the range image
 maths (hand-derived values of the published formulas), the converter's points against the scene's
 own ray hits, its calibration against the scene's object-id images, its errors and resumption,
@@ -18,7 +18,7 @@ from scipy.spatial.transform import Rotation
 from conftest import ROOT
 from mm_ssl.datasets import waymo
 from mm_ssl.datasets.kitti_io import lidar2img, read_calib, read_points
-from mm_ssl.datasets.synthetic_waymo import write_segment_v2
+from mm_ssl.synthetic.waymo import write_segment_v2
 from mm_ssl.engine.cli import exit_on_error
 
 

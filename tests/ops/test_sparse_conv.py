@@ -13,7 +13,7 @@ from spconv.core import ConvAlgo
 from spconv.cppconstants import CPU_ONLY_BUILD
 from spconv.pytorch.conv import SparseConvolution
 
-from mm_ssl.datasets.synthetic_scene import lidar_sweep
+from mm_ssl.synthetic.scene import lidar_sweep
 from mm_ssl.models.encoders import VoxelBackBone8x
 from mm_ssl.models.encoders.voxel_backbone import STRIDES_ZYX, gather_point_features
 from mm_ssl.ops import SparseConv3d, SparseInverseConv3d, SubMConv3d

@@ -10,7 +10,7 @@ import pytest
 from conftest import write_audio_only
 from data_prep.make_synthetic_videos import make_synthetic_videos
 from mm_ssl.datasets import VideoDataset, VideoReader
-from mm_ssl.datasets.synthetic_video import write_video
+from mm_ssl.synthetic.video import write_video
 from mm_ssl.errors import DataError
 
 from .harness import ROOT, one_line_error, run_main, run_tool

@@ -1,4 +1,4 @@
-"""data_prep/make_synthetic_kitti.py and mm_ssl.datasets.synthetic_scene, checked from the files
+"""data_prep/make_synthetic_kitti.py and mm_ssl.synthetic.scene, checked from the files
 they write with references written here: a KITTI calib parser and projection, the OpenPCDet
 camera -> LiDAR box conversion, and analytic ray ranges."""
 import importlib.util
@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
-from mm_ssl.datasets import synthetic_scene as ss
+from mm_ssl.synthetic import scene as ss
 from mm_ssl.engine.cli import exit_on_error
 from mm_ssl.errors import ConfigError
 

@@ -1,5 +1,5 @@
 """Synthetic Waymo Open Dataset segments: the procedural street scenes of
-:mod:`mm_ssl.datasets.synthetic_scene` driven through by a Waymo-like vehicle, written as real v1.x
+:mod:`mm_ssl.synthetic.scene` driven through by a Waymo-like vehicle, written as real v1.x
 segment files (TFRecord framing, ``dataset_pb2.Frame`` protos) or in the v2 Parquet layout, for
 tests without Waymo data.
 
@@ -40,8 +40,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
-from . import synthetic_scene as ss
-from .waymo import (WAYMO_TO_KITTI_CAMERA, column_azimuths, dataset_pb2, decode_frame,
+from . import scene as ss
+from mm_ssl.datasets.waymo import (WAYMO_TO_KITTI_CAMERA, column_azimuths, dataset_pb2, decode_frame,
                     rotation_rpy, write_tfrecord)
 
 __all__ = ['LidarSpec', 'CameraSpec', 'default_lidars', 'default_cameras', 'SyntheticFrame',
@@ -312,7 +312,8 @@ def _jpeg(image):
 
 def make_segment(rng, frames=3, azimuth_steps=256, side_rows=24, side_columns=96, width=96,
                  pose_steps=16, speed=5., name=None):
-    """A segment of ``frames`` frames of one random street (:func:`synthetic_scene.make_scene`).
+    """A segment of ``frames`` frames of one random street
+    (:func:`mm_ssl.synthetic.scene.make_scene`).
     The TOP LiDAR's revolution is split into ``pose_steps`` groups of columns, each measured from
     the vehicle pose at its mid time (the frame's timestamp is mid-revolution, column W/2, looking
     forward).
