@@ -1,7 +1,6 @@
-import spconv.pytorch as spconv
 import torch
 
-from mm_ssl.models.encoders.voxel_backbone import STRIDES_ZYX, gather_point_features
+from mm_ssl.models.encoders.voxel_backbone import voxel_point_features
 from mm_ssl.registry import MODELS
 
 from .base import BaseSSL
@@ -50,30 +49,16 @@ class SimIPU(BaseSSL):
         self.criterion = MODELS.build(loss)
         self.point_layer, self.num_contrast_points = point_layer, num_contrast_points
 
-    def point_features(self, voxels, points):
-        """Per-point features (list of (N_f, C)) and validity masks of one view."""
-        feats, coords = voxels
-        batch = len(points)
-        sp = spconv.SparseConvTensor(feats, coords, self.encoder.sparse_shape, batch)
-        out = self.encoder(sp)['multi_scale_3d_features'][self.point_layer]
-        xyz = torch.cat([p[:, :3] for p in points])
-        batch_idx = torch.cat([torch.full((len(p),), f, device=xyz.device)
-                               for f, p in enumerate(points)])
-        encoder = self.encoder
-        per_point, valid = gather_point_features(out, xyz, batch_idx, encoder.voxel_size,
-                                                 encoder.point_range,
-                                                 STRIDES_ZYX[self.point_layer])
-        sizes = [len(p) for p in points]
-        return per_point.split(sizes), valid.split(sizes)
-
     def _subsample(self, index: torch.Tensor) -> torch.Tensor:
         if len(index) <= self.num_contrast_points:
             return index
         return index[torch.randperm(len(index), device=index.device)[:self.num_contrast_points]]
 
     def compute_loss(self, inputs: dict) -> tuple[dict, None]:
-        feats_a, valid_a = self.point_features(inputs['voxels_a'], inputs['points_a'])
-        feats_b, valid_b = self.point_features(inputs['voxels_b'], inputs['points_b'])
+        feats_a, valid_a = voxel_point_features(self.encoder, inputs['voxels_a'],
+                                                inputs['points_a'], self.point_layer)
+        feats_b, valid_b = voxel_point_features(self.encoder, inputs['voxels_b'],
+                                                inputs['points_b'], self.point_layer)
 
         pairs, cross_idx = [], []
         for perm, va, vb in zip(inputs['perm'], valid_a, valid_b):

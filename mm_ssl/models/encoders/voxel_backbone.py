@@ -140,3 +140,34 @@ def gather_point_features(sp, points_xyz, batch_idx, voxel_size, point_cloud_ran
     rows = order[pos]
     feats = sp.features.index_select(0, rows) * valid[:, None].to(sp.features.dtype)
     return feats, valid
+
+
+def voxel_point_features(encoder: VoxelBackBone8x, voxels: tuple[torch.Tensor, torch.Tensor],
+                         points: list[torch.Tensor], layer: str = 'x_conv4'
+                         ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Runs ``encoder`` on one batch of voxelised frames and returns, for every point of every
+    frame, the features at ``layer`` of the voxel holding it (:func:`gather_point_features`):
+    the per-point features point-level pretraining losses (SimIPU, PointContrast) act on.
+
+    Args:
+        encoder: a :class:`VoxelBackBone8x` (``sparse_shape``, ``voxel_size``, ``point_range``).
+        voxels: (features (V, C_in), coordinates (V, 4) int32 (b, z, y, x)) of the whole batch,
+            as the LiDAR preprocessor gives them.
+        points: per frame, the (N_f, >= 3) points in the encoder's frame.
+        layer: ``x_conv1`` .. ``x_conv4`` or ``encoded`` (the 128-channel output).
+
+    Shape:
+        returns per frame features (N_f, C) (zero where not valid) and valid (N_f,) bool: False
+        for points outside the grid or whose voxel is empty at ``layer``.
+    """
+    feats, coords = voxels
+    out = encoder(spconv.SparseConvTensor(feats, coords, encoder.sparse_shape, len(points)))
+    sp = (out['encoded_spconv_tensor'] if layer == 'encoded' else
+          out['multi_scale_3d_features'][layer])
+    xyz = torch.cat([p[:, :3] for p in points])
+    batch_idx = torch.cat([torch.full((len(p),), f, device=xyz.device)
+                           for f, p in enumerate(points)])
+    per_point, valid = gather_point_features(sp, xyz, batch_idx, encoder.voxel_size,
+                                             encoder.point_range, STRIDES_ZYX[layer])
+    sizes = [len(p) for p in points]
+    return list(per_point.split(sizes)), list(valid.split(sizes))
