@@ -1,3 +1,4 @@
+import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -17,6 +18,16 @@ DIGITS_CONFIGS = {
     'BYOL': 'configs/byol/byol_resnet18_1xb256-100e_digits.py',
     'SimSiam': 'configs/simsiam/simsiam_resnet18_1xb256-100e_digits.py',
 }
+
+
+def load_script(path: str):
+    """The module of a script under ``tools/`` or ``benchmarks/`` (``path`` relative to the
+    repository), imported from its file: the scripts are not a package."""
+    spec = importlib.util.spec_from_file_location(osp.splitext(osp.basename(path))[0],
+                                                  osp.join(ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)

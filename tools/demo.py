@@ -8,9 +8,11 @@ more options). ``--finetune`` picks how: with the encoder frozen (head only: wha
 alone carry), whole, or both. On a CPU the default is frozen, which keeps the demo near 10
 minutes on 2 cores (whole fine-tuning adds ~9); on a GPU it is both.
 
-``--task video``: a synthetic motion-class video set, one temporal task (time-contrastive
-learning, the one that beats its random init at this budget) pretrained for about a minute with the small 3D CNN, retrieval and linear-probe accuracy against random init
-(``tools/demo_video.py``; ``benchmarks/video_tasks.py`` compares all the temporal tasks).
+``--task video``: a synthetic motion-class video set, one temporal task (``--video-method``,
+default time-contrastive learning, the one that beats its random init at this budget) pretrained
+for about a minute with the small 3D CNN, retrieval and linear-probe accuracy against random init
+(:mod:`mm_ssl.evaluation.video_benchmark`; ``benchmarks/video_tasks.py`` compares all the
+temporal tasks).
 
 ``--task digits``: SimCLR on scikit-learn's digits, then kNN and linear-probe accuracy of the
 pretrained encoder against the same encoder randomly initialised, and the training curves as a PNG.
@@ -30,6 +32,8 @@ import torch
 from mm_ssl.engine import SSLRunner
 from mm_ssl.engine.cli import exit_on_error, load_config, positive_int
 from mm_ssl.engine.log_plot import plot
+from mm_ssl.evaluation.video_benchmark import METHODS as VIDEO_METHODS
+from mm_ssl.evaluation.video_benchmark import compare_video_methods, results_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS_CONFIG = 'configs/simclr/simclr_resnet18_1xb256-20e_digits.py'
@@ -74,7 +78,7 @@ def ensure_synthetic_kitti(root: Path, frames: int):
 
 def lidar_demo(args):
     from mm_ssl.evaluation.det3d import (compare_transfer, encoder_state, paired_gains,
-                                                  plot_finetune_losses, transfer_table)
+                                         plot_finetune_losses, transfer_table)
 
     root = Path(args.data_root)
     print(f'[1/3] synthetic KITTI ({args.frames} frames, 64-beam LiDAR + camera) -> {root}',
@@ -134,10 +138,11 @@ def digits_demo(args):
 
 
 def video_demo(args):
-    sys.path.insert(0, str(ROOT / 'tools'))
-    from demo_video import run_video_demo
-    print('[video] time-contrastive pretraining on synthetic motion videos', flush=True)
-    return run_video_demo('time-contrastive', budget_s=args.video_budget)
+    print(f'[video] {args.video_method} pretraining on synthetic motion videos', flush=True)
+    results = compare_video_methods([args.video_method], args.video_budget, args.video_seeds,
+                                    args.videos, log=lambda line: print(line, flush=True))
+    print('\n' + results_table(results))
+    return results
 
 
 TASKS = {'lidar': lidar_demo, 'video': video_demo, 'digits': digits_demo}
@@ -166,8 +171,13 @@ def main(argv=None):
                         help='detectors fine-tuned with the encoder frozen, whole, or both '
                              '(default: both on a GPU, frozen on a CPU, where whole fine-tuning '
                              'of 6 detectors takes ~9 min)')
+    parser.add_argument('--video-method', default='time-contrastive',
+                        choices=list(VIDEO_METHODS), help='the temporal task of --task video')
     parser.add_argument('--video-budget', type=float, default=60,
-                        help='seconds of video pretraining')
+                        help='CPU seconds of video pretraining per seed')
+    parser.add_argument('--video-seeds', type=positive_int, default=1)
+    parser.add_argument('--videos', type=positive_int, default=800,
+                        help='synthetic videos generated for --task video (70%% train)')
     args = parser.parse_args(argv)
     if args.finetune is None:
         args.finetune = 'both' if torch.device(args.device).type == 'cuda' else 'frozen'

@@ -3,7 +3,6 @@ retrieval against a brute-force loop, encoders' shapes, and every task overfitti
 import itertools
 import math
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,23 +11,23 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import ROOT
-from data_prep.make_synthetic_videos import make_synthetic_videos
+from conftest import ROOT, load_script
+from mm_ssl.algorithms.order_verification import (permutation_classes, sample_orders,
+                                                  sample_shuffle_learn)
 from mm_ssl.datasets import VideoDataset, VideoTaskDataset
-from mm_ssl.synthetic.video import CLASSES, VideoSpec, object_trajectory, render_video
 from mm_ssl.datasets.video_tasks import (ClipOrderSampler, MotionTupleSampler,
-                                        TimeContrastiveSampler, frame_motion)
+                                         TimeContrastiveSampler, frame_motion)
 from mm_ssl.evaluation.video import (extract_clip_features, finetune, frame_sequence_features,
                                      retrieval_recall, video_level)
+from mm_ssl.evaluation.video_benchmark import METHODS, compare_video_methods
 from mm_ssl.losses.temporal import taco_loss, time_contrastive_nce, time_contrastive_triplet
 from mm_ssl.models.encoders import FrameEncoder, Small3DCNN, VideoResNet
-from mm_ssl.algorithms.order_verification import (permutation_classes, sample_orders,
-                                       sample_shuffle_learn)
 from mm_ssl.registry import MODELS
+from mm_ssl.synthetic.video import (CLASSES, VideoSpec, object_trajectory, render_video,
+                                    write_video_set)
 
-sys.path.insert(0, f'{ROOT}/tools')
-import demo_video  # noqa: E402  (puts benchmarks/ on the path too)
-import video_tasks  # noqa: E402
+video_tasks = load_script('benchmarks/video_tasks.py')
+demo = load_script('tools/demo.py')
 
 
 def test_opn_classes_merge_each_order_with_its_reverse():
@@ -197,7 +196,7 @@ def test_task_overfits_one_fixed_batch(task):
 @pytest.fixture(scope='module')
 def synthetic_videos(tmp_path_factory):
     out = tmp_path_factory.mktemp('videos')
-    make_synthetic_videos(out, videos=20, size=32, seconds=1.6, verbose=False)
+    write_video_set(out, videos=20, size=32, seconds=1.6, verbose=False)
     return out
 
 
@@ -220,12 +219,12 @@ def test_task_dataset_reads_the_sampled_frames_of_real_videos(synthetic_videos, 
 
 def test_synthetic_classes_give_an_unambiguous_order_cue():
     """Measured on the rendered frames (the object's coverage of each pixel) of the benchmark's
-    videos (48 px, 2 s at 16 fps: 32 frames), three per class: the object never touches the frame's border
-    (no wrap-around); between frames 8 apart (the order tasks' smallest gap) the centroid moves
-    >= 2 px one way along the class's axis (Move*, Bounce's horizontal drift, while it also moves
-    vertically) or the area grows / shrinks by >= 25% every time (Approach / Recede), and a still
-    object's centroid and area stay put. Rotation is checked on :func:`object_trajectory`:
-    >= 0.6 rad per 8 frames, one way, under a full turn in the video."""
+    videos (48 px, 2 s at 16 fps: 32 frames), three per class: the object never touches the frame's
+    border (no wrap-around); between frames 8 apart (the order tasks' smallest gap) the centroid
+    moves >= 2 px one way along the class's axis (Move*, Bounce's horizontal drift, while it also
+    moves vertically) or the area grows / shrinks by >= 25% every time (Approach / Recede), and a
+    still object's centroid and area stay put. Rotation is checked on :func:`object_trajectory`: >=
+    0.6 rad per 8 frames, one way, under a full turn in the video."""
     ys, xs = np.mgrid[0:48, 0:48] + 0.5
     axis = dict(MoveRight=(0, 1), MoveLeft=(0, -1), MoveUp=(1, -1), MoveDown=(1, 1),
                 MoveRightFast=(0, 1))
@@ -330,18 +329,21 @@ def test_video_config_builds_and_takes_a_step(name):
 
 
 def test_method_names_are_single_shell_words(synthetic_videos, capsys):
-    """benchmarks/video_tasks.py --methods and tools/demo_video.py --task take lower-case,
+    """benchmarks/video_tasks.py --methods and tools/demo.py --video-method take lower-case,
     hyphenated names; the printed table keeps the readable ones."""
-    names = list(video_tasks.METHODS)
+    names = list(METHODS)
     assert all(re.fullmatch(r'[a-z]+(-[a-z]+)*', name) for name in names), names
     for old_name in ('TaCo (SimCLR)', 'VCOP'):
         with pytest.raises(SystemExit) as exit_:
-            demo_video.main(['--task', old_name])
+            demo.main(['--task', 'video', '--video-method', old_name])
         assert exit_.value.code == 2
     with pytest.raises(SystemExit):   # a misspelt method stops the run, not silently dropped
         video_tasks.main(['--methods', 'vcop', 'TaCo'])
+    with pytest.raises(ValueError, match="unknown video method.*'TaCo'"):
+        compare_video_methods(['vcop', 'TaCo'])
     capsys.readouterr()
-    rows = demo_video.run_video_demo('taco-simclr', budget_s=0, data_root=str(synthetic_videos))
+    rows = video_tasks.main(['--methods', 'taco-simclr', '--budget', '0', '--seeds', '1',
+                             '--data-root', str(synthetic_videos)])
     assert list(rows) == ['random init (clips)', 'TaCo (SimCLR)']
     assert '\n| TaCo (SimCLR) | clips | 0 | ' in capsys.readouterr().out
 

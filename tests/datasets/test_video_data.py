@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 from conftest import write_audio_only
 from data_prep import build_video_index as index_script
 from data_prep import make_synthetic_videos as make_videos_script
-from data_prep.make_synthetic_videos import make_synthetic_videos
+from mm_ssl.synthetic.video import write_video_set
 from mm_ssl.datasets import VideoDataset, VideoReader, build_video_index, sample_clip_indices
 from mm_ssl.synthetic.video import (CLASSES, VideoSpec, object_trajectory,
                                              read_frame_number, render_video)
@@ -34,7 +34,7 @@ FRAMES, GOP = 50, 12  # 2 s at 25 fps: keyframes 0, 12, 24, 36, 48
 @pytest.fixture(scope='module')
 def video_set(tmp_path_factory):
     root = tmp_path_factory.mktemp('synthetic_videos')
-    make_synthetic_videos(root, videos=20, seed=1, size=64, seconds=FRAMES / 25, gop=GOP,
+    write_video_set(root, videos=20, seed=1, size=64, seconds=FRAMES / 25, gop=GOP,
                           stamp=True, verbose=False)
     return root
 

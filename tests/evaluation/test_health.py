@@ -12,7 +12,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import ROOT, tiny_config
-from data_prep.make_synthetic_videos import make_synthetic_videos
+from mm_ssl.synthetic.video import write_video_set
 from mm_ssl.engine import SSLRunner
 from mm_ssl.engine.health import unchanged_norm_statistics
 from mm_ssl.errors import RepresentationCollapseError
@@ -121,7 +121,7 @@ def test_checks_leave_training_unchanged(tmp_path):
 @pytest.fixture(scope='module')
 def tiny_videos(tmp_path_factory):
     root = tmp_path_factory.mktemp('videos')
-    make_synthetic_videos(root, videos=20, size=32, seconds=1.6, verbose=False)
+    write_video_set(root, videos=20, size=32, seconds=1.6, verbose=False)
     return str(root)
 
 

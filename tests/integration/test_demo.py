@@ -1,14 +1,12 @@
 """`make demo`'s jobs at a shorter budget: SimCLR on digits beats random init on kNN, and the
 LiDAR job runs end to end (synthetic KITTI -> SimIPU -> detection transfer table)."""
 import json
-import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import load_script
 
-sys.path.insert(0, f'{ROOT}/tools')
-import demo  # noqa: E402
+demo = load_script('tools/demo.py')
 
 
 def test_pretrained_beats_random_init_on_digits_knn(tmp_path, capsys):
@@ -32,8 +30,8 @@ def test_lidar_demo_runs_end_to_end(tmp_path, capsys):
                                               'frozen encoder: SimIPU |' in out)
     assert 'frozen encoder: SimIPU - frozen encoder: scratch, BEV mAP' in out
     saved = json.loads((tmp_path / 'work' / 'transfer_det3d.json').read_text())
-    assert saved['checkpoint'].endswith('epoch_1.pth') and (tmp_path / 'work' /
-                                                           'transfer_det3d_losses.png').is_file()
+    assert saved['checkpoint'].endswith('epoch_1.pth')
+    assert (tmp_path / 'work' / 'transfer_det3d_losses.png').is_file()
 
 
 def test_zero_seeds_is_refused_before_any_work(tmp_path, capsys):

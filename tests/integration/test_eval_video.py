@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from conftest import ROOT
-from data_prep.make_synthetic_videos import make_synthetic_videos
+from mm_ssl.synthetic.video import write_video_set
 from mm_ssl.evaluation.video import extract_clip_features, retrieval_recall, video_level
 from mm_ssl.models.checkpoint import read_checkpoint
 from mm_ssl.registry import MODELS
@@ -23,7 +23,7 @@ VCOP = os.path.join(ROOT, 'configs/video/vcop_small3dcnn_synthetic-videos.py')
 @pytest.fixture(scope='module')
 def videos(tmp_path_factory):
     root = tmp_path_factory.mktemp('eval_videos')
-    make_synthetic_videos(root, videos=20, size=32, seconds=1.6, verbose=False)
+    write_video_set(root, videos=20, size=32, seconds=1.6, verbose=False)
     return root
 
 

@@ -1,12 +1,10 @@
 """benchmarks/methods_digits.py's core on a tiny budget: SimCLR, then SEED distilling from it."""
 import json
-import sys
 
 import pytest
-from conftest import ROOT
+from conftest import load_script
 
-sys.path.insert(0, f'{ROOT}/benchmarks')
-import methods_digits  # noqa: E402
+methods_digits = load_script('benchmarks/methods_digits.py')
 
 
 def test_budget_stops_each_method_and_table_has_baselines(tmp_path):

@@ -186,9 +186,9 @@ def test_batch_larger_than_the_dataset(tmp_path, record):
 
 def test_batch_larger_than_a_video_set(tmp_path, record):
     """The default VCOP config (batch 16) on a set of 20 videos, 14 of them for training."""
-    from data_prep.make_synthetic_videos import make_synthetic_videos
+    from mm_ssl.synthetic.video import write_video_set
     root = tmp_path / 'videos'
-    make_synthetic_videos(root, videos=20, size=16, seconds=0.48, gop=4, verbose=False)
+    write_video_set(root, videos=20, size=16, seconds=0.48, gop=4, verbose=False)
     train = len((root / 'trainlist01.txt').read_text().splitlines())
     run = run_main(TRAIN, f'{ROOT}/configs/video/vcop_small3dcnn_synthetic-videos.py',
                    '--work-dir', tmp_path / 'work', '--cfg-options',

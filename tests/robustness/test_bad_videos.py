@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import write_audio_only
-from data_prep.make_synthetic_videos import make_synthetic_videos
+from mm_ssl.synthetic.video import write_video_set
 from mm_ssl.datasets import VideoDataset, VideoReader
 from mm_ssl.synthetic.video import write_video
 from mm_ssl.errors import DataError
@@ -36,7 +36,7 @@ def videos(tmp_path_factory):
     followed by a good one. Returns
     (root, case -> (index in trainlist01.txt, path))."""
     root = tmp_path_factory.mktemp('bad_videos')
-    make_synthetic_videos(root, videos=20, size=16, seconds=0.48, gop=4, verbose=False)
+    write_video_set(root, videos=20, size=16, seconds=0.48, gop=4, verbose=False)
     entries = (root / 'trainlist01.txt').read_text().split('\n')
     broken = {}
     for k, (case, (damage, _, _)) in enumerate(CASES.items()):
