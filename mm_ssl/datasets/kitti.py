@@ -51,6 +51,8 @@ class KittiPointImageDataset(SkipBadSamples, Dataset):
         max_principal_offset: an image whose size puts the calibration's principal point farther
             than this fraction of the width/height from the image centre is a bad sample (it
             belongs to another camera, or the calibration to another frame).
+        with_image: False reads only the cloud (no image, calibration or ``lidar2img``), for
+            LiDAR-only methods (PointContrast, DepthContrast) on the same views.
 
     Attributes:
         skipped, skip_reasons: frame's LiDAR path -> error message (which starts with the
@@ -66,7 +68,7 @@ class KittiPointImageDataset(SkipBadSamples, Dataset):
     def __init__(self, data_root, ann_file='kitti_infos_train.pkl', split='training',
                  num_point_channels=4, use_channels=4, camera=2, reduced=True,
                  point_range=KITTI_RANGE, num_points=16384, pipeline=None, on_bad_sample='raise',
-                 max_principal_offset=0.4):
+                 max_principal_offset=0.4, with_image=True):
         self.init_bad_samples(on_bad_sample)
         if not 3 <= use_channels <= num_point_channels:
             raise ConfigError(f'KittiPointImageDataset: need 3 <= use_channels <= '
@@ -87,6 +89,7 @@ class KittiPointImageDataset(SkipBadSamples, Dataset):
         self.camera, self.reduced, self.point_range = camera, reduced, point_range
         self.num_points = num_points
         self.max_principal_offset = max_principal_offset
+        self.with_image = with_image
         cam_keys = CAMERA_KEYS.get(self.metainfo.get('dataset'), CAMERA_KEYS['kitti'])
         if not 0 <= camera < len(cam_keys):
             raise ConfigError(f'KittiPointImageDataset: camera must be in 0..{len(cam_keys) - 1} '
@@ -116,6 +119,15 @@ class KittiPointImageDataset(SkipBadSamples, Dataset):
         """Sample ``i`` before the pipeline; raises :class:`DataError` for a bad frame."""
         lidar_path, calib_path, img_path = self.paths(i)
         points = read_points(lidar_path, self.num_point_channels)[:, :self.use_channels]
+        points = range_filter(torch.from_numpy(points), self.point_range)
+        if not len(points):
+            raise DataError(f'{lidar_path}: no points inside point_range {self.point_range}')
+        if self.num_points:
+            points = sample_points(points, self.num_points)[0]
+        sample = dict(points=points, sample_idx=self.data_list[i]['sample_idx'], idx=i,
+                      lidar_path=str(lidar_path))
+        if not self.with_image:
+            return sample
         calib = read_calib(calib_path, self.camera)
         image = TF.pil_to_tensor(read_image(img_path))
         h, w = image.shape[-2:]
@@ -125,15 +137,10 @@ class KittiPointImageDataset(SkipBadSamples, Dataset):
             raise DataError(f'{img_path}: a {w}x{h} image, but {calib_path} puts the principal '
                             f'point at ({cx:.1f}, {cy:.1f}), far from its centre: image and '
                             'calibration belong to different cameras or frames')
-        points = range_filter(torch.from_numpy(points), self.point_range)
-        if not len(points):
-            raise DataError(f'{lidar_path}: no points inside point_range {self.point_range}')
-        if self.num_points:
-            points = sample_points(points, self.num_points)[0]
-        return dict(points=points, image=image, img_shape=(h, w), img_flip=False,
-                    lidar2img=torch.from_numpy(lidar2img(calib, self.camera)),
-                    sample_idx=self.data_list[i]['sample_idx'], idx=i,
-                    lidar_path=str(lidar_path), img_path=str(img_path), calib_path=str(calib_path))
+        sample.update(image=image, img_shape=(h, w), img_flip=False,
+                      lidar2img=torch.from_numpy(lidar2img(calib, self.camera)),
+                      img_path=str(img_path), calib_path=str(calib_path))
+        return sample
 
     def __getitem__(self, i):
         with sample_rng(i):  # point sampling and augmentation per sample (SeededSampler)
