@@ -61,7 +61,9 @@ class PointImagePreprocessor(BaseDataPreprocessor):
     Output ``inputs``: ``voxels_a`` / ``voxels_b`` (features (M, C), coords (M, 4) = (b, z, y, x)),
     ``points_a`` / ``points_b`` (lists of (N, C)), ``perm`` (row j of view B is row perm[j] of
     view A), ``images`` (B, 3, H, W) float, ``lidar2img`` (B, 4, 4) for view A, ``image_hw``
-    (H, W) of the padded batch and ``valid_hw`` (the unpadded size of each image).
+    (H, W) of the padded batch and ``valid_hw`` (the unpadded size of each image). Samples
+    without an image (``KittiPointImageDataset(with_image=False)``, for LiDAR-only methods) give
+    the point keys only.
     """
 
     def __init__(self, voxel_size=(0.05, 0.05, 0.1), point_range=(0, -40, -3, 70.4, 40, 1),
@@ -73,20 +75,21 @@ class PointImagePreprocessor(BaseDataPreprocessor):
 
     def forward(self, data: dict, training: bool = False) -> dict:
         data = self.cast_data(data)
-        h = max(img.shape[-2] for img in data['image'])
-        w = max(img.shape[-1] for img in data['image'])
-        images = torch.stack([torch.nn.functional.pad(img, (0, w - img.shape[-1],
-                                                             0, h - img.shape[-2]))
-                              for img in data['image']])
         dtype = self.mean.dtype   # float32, or float64 after model.double()
-        inputs = dict(
-            images=(images.to(dtype) - self.mean) / self.std,
-            lidar2img=torch.stack(data['lidar2img']).to(dtype),
-            # pseudo_collate transposes the (H, W) pairs into (all H, all W)
-            image_hw=(h, w), valid_hw=list(zip(*data['img_shape'])),
-            points_a=[p.to(dtype) for p in data['points']],
-            points_b=[p.to(dtype) for p in data['points_b']],
-            perm=[rec.perm.to(self.mean.device) for rec in data['aug']])
+        inputs = dict(points_a=[p.to(dtype) for p in data['points']],
+                      points_b=[p.to(dtype) for p in data['points_b']],
+                      perm=[rec.perm.to(self.mean.device) for rec in data['aug']])
+        if 'image' in data:
+            h = max(img.shape[-2] for img in data['image'])
+            w = max(img.shape[-1] for img in data['image'])
+            images = torch.stack([
+                torch.nn.functional.pad(img, (0, w - img.shape[-1], 0, h - img.shape[-2]))
+                for img in data['image']])
+            inputs.update(
+                images=(images.to(dtype) - self.mean) / self.std,
+                lidar2img=torch.stack(data['lidar2img']).to(dtype),
+                # pseudo_collate transposes the (H, W) pairs into (all H, all W)
+                image_hw=(h, w), valid_hw=list(zip(*data['img_shape'])))
         for view in ('a', 'b'):
             feats, coords, _ = voxelize_batch(inputs[f'points_{view}'], self.voxel_size,
                                               self.point_range)
