@@ -1,4 +1,5 @@
 import torch
+import torch.nn as nn
 
 from mm_ssl.models.memory import KeyQueue
 from mm_ssl.models.momentum import MomentumTarget, cosine_momentum, training_progress
@@ -25,7 +26,7 @@ class MoCo(BaseSSL):
                  loss: dict = dict(type='InfoNCELoss', temperature=0.2), **kwargs):
         super().__init__(encoder, **kwargs)
         self.projector = self.build_mlp(neck, self.encoder.feat_dim)
-        self.target = MomentumTarget(self.encoder, self.projector)
+        self.target = MomentumTarget(*self.online_network())
         self.queue = KeyQueue(queue_size, self.projector.out_dim)
         self.criterion = MODELS.build(loss)
         self.momentum, self.cosine_schedule, self.symmetric = momentum, cosine_schedule, symmetric
@@ -35,10 +36,26 @@ class MoCo(BaseSSL):
         pair = torch.cat(views[:2])
         h = self.encoder(pair)                                          # (2B, D)
         q1, q2 = self.projector(h).chunk(2)                             # (B, d) each
+        self.update_target()
+        k1, k2 = self.target(pair).chunk(2)                             # (B, d), no gradient
+        return dict(loss=self.contrast(q1, k2, q2, k1)), h[:b]
+
+    def online_network(self) -> tuple[nn.Module, ...]:
+        """The modules taking an input to its embedding, in order; ``self.target`` is their
+        momentum copy."""
+        return self.encoder, self.projector
+
+    def update_target(self) -> None:
+        """One momentum step of the key network towards the online one (before the keys)."""
         m = cosine_momentum(self.momentum, training_progress()) if self.cosine_schedule \
             else self.momentum
-        self.target.update(self.encoder, self.projector, momentum=m)
-        k1, k2 = self.target(pair).chunk(2)                             # (B, d), no gradient
+        self.target.update(*self.online_network(), momentum=m)
+
+    def contrast(self, q1: torch.Tensor, k2: torch.Tensor, q2: torch.Tensor | None = None,
+                 k1: torch.Tensor | None = None) -> torch.Tensor:
+        """The loss of queries ``q1`` against their keys ``k2`` of the other view with the
+        queue as negatives (averaged with ``q2`` against ``k1`` when ``symmetric``); then the
+        keys are queued. Shape: each (B, d); returns a scalar."""
         negatives = self.queue.negatives().clone()                      # (K, d), before push
         loss = self.criterion(q1, k2, negatives)
         if self.symmetric:
@@ -48,4 +65,4 @@ class MoCo(BaseSSL):
         self.queue.push(k2)
         if self.symmetric:
             self.queue.push(k1)
-        return dict(loss=loss), h[:b]
+        return loss
