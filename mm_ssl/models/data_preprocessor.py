@@ -63,7 +63,10 @@ class PointImagePreprocessor(BaseDataPreprocessor):
     view A), ``images`` (B, 3, H, W) float, ``lidar2img`` (B, 4, 4) for view A, ``image_hw``
     (H, W) of the padded batch and ``valid_hw`` (the unpadded size of each image). Samples
     without an image (``KittiPointImageDataset(with_image=False)``, for LiDAR-only methods) give
-    the point keys only.
+    the point keys only; samples without a view B (no ``GlobalAugment``: Occupancy-MAE, SLidR)
+    give no ``*_b`` keys and no ``perm``. Samples with ``superpixels``
+    (:class:`~mm_ssl.transforms.SLICSuperpixels`) give them padded like the images, with -1:
+    (B, H, W) int64.
     """
 
     def __init__(self, voxel_size=(0.05, 0.05, 0.1), point_range=(0, -40, -3, 70.4, 40, 1),
@@ -76,9 +79,11 @@ class PointImagePreprocessor(BaseDataPreprocessor):
     def forward(self, data: dict, training: bool = False) -> dict:
         data = self.cast_data(data)
         dtype = self.mean.dtype   # float32, or float64 after model.double()
-        inputs = dict(points_a=[p.to(dtype) for p in data['points']],
-                      points_b=[p.to(dtype) for p in data['points_b']],
-                      perm=[rec.perm.to(self.mean.device) for rec in data['aug']])
+        inputs = dict(points_a=[p.to(dtype) for p in data['points']])
+        views = ('a', 'b') if 'points_b' in data else ('a',)
+        if 'points_b' in data:
+            inputs.update(points_b=[p.to(dtype) for p in data['points_b']],
+                          perm=[rec.perm.to(self.mean.device) for rec in data['aug']])
         if 'image' in data:
             h = max(img.shape[-2] for img in data['image'])
             w = max(img.shape[-1] for img in data['image'])
@@ -90,7 +95,11 @@ class PointImagePreprocessor(BaseDataPreprocessor):
                 lidar2img=torch.stack(data['lidar2img']).to(dtype),
                 # pseudo_collate transposes the (H, W) pairs into (all H, all W)
                 image_hw=(h, w), valid_hw=list(zip(*data['img_shape'])))
-        for view in ('a', 'b'):
+        if 'superpixels' in data:
+            inputs['superpixels'] = torch.stack([
+                torch.nn.functional.pad(s, (0, w - s.shape[-1], 0, h - s.shape[-2]), value=-1)
+                for s in data['superpixels']])
+        for view in views:
             feats, coords, _ = voxelize_batch(inputs[f'points_{view}'], self.voxel_size,
                                               self.point_range)
             inputs[f'voxels_{view}'] = (feats, coords)
