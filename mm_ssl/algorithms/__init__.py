@@ -10,6 +10,7 @@ from .instdisc import InstDisc
 from .invaspread import InvaSpread
 from .moco import MoCo
 from .mocov3 import MoCoV3
+from .occupancy_mae import OccupancyMAE
 from .order_verification import OPN, VCOP, ShuffleAndLearn
 from .patch_context import Jigsaw, RelativePosition
 from .rotation import RotationPrediction
@@ -18,6 +19,7 @@ from .simclr import SimCLR
 from .simclrv2 import SimCLRv2
 from .simipu import SimIPU
 from .simsiam import SimSiam
+from .slidr import SLidR
 from .swav import SwAV
 from .taco import TaCo
 from .time_contrastive import TimeContrastive
@@ -25,4 +27,4 @@ from .time_contrastive import TimeContrastive
 __all__ = ['BaseSSL', 'SimCLR', 'SimCLRv2', 'MoCo', 'MoCoV3', 'BYOL', 'SimSiam', 'SwAV', 'DINO',
            'InstDisc', 'InvaSpread', 'CPC', 'CMC', 'SEED', 'RotationPrediction',
            'RelativePosition', 'Jigsaw', 'Colorization', 'ContextEncoder', 'SimIPU',
-           'TimeContrastive', 'ShuffleAndLearn', 'OPN', 'VCOP', 'TaCo']
+           'TimeContrastive', 'ShuffleAndLearn', 'OPN', 'VCOP', 'TaCo', 'OccupancyMAE', 'SLidR']

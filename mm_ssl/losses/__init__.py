@@ -10,8 +10,10 @@ from .dino import DINOLoss, dino_loss, teacher_temperature, updated_center
 from .distillation import SEEDLoss, seed_loss
 from .instance_discrimination import NPIDLoss, npid_nce
 from .negative_free import NegativeCosineLoss, NormalizedMSELoss, negative_cosine, normalized_mse
+from .occupancy import OccupancyLoss, occupancy_bce, occupancy_targets
 from .pretext import colorization_loss, masked_mse, pretext_classification
 from .simipu import SimIPULoss, cross_modal_loss, intra_modal_loss
+from .slidr import SuperpixelInfoNCELoss, superpixel_info_nce, superpixel_pool
 from .swav import SwAVLoss, sinkhorn_knopp, swapped_prediction
 from .temporal import taco_loss, time_contrastive_nce, time_contrastive_triplet
 
@@ -27,4 +29,6 @@ __all__ = [
     'cpc_info_nce', 'CPCLoss', 'cmc_loss', 'CMCLoss',
     'colorization_loss', 'masked_mse', 'pretext_classification',
     'intra_modal_loss', 'cross_modal_loss', 'SimIPULoss',
+    'occupancy_targets', 'occupancy_bce', 'OccupancyLoss',
+    'superpixel_pool', 'superpixel_info_nce', 'SuperpixelInfoNCELoss',
     'time_contrastive_nce', 'time_contrastive_triplet', 'taco_loss']
