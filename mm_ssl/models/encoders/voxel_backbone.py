@@ -97,6 +97,21 @@ class VoxelBackBone8x(nn.Module):
                 'multi_scale_3d_strides': dict(self.map_strides)}
 
 
+def voxel_cells(points_xyz, voxel_size, point_cloud_range, stride_zyx=(1, 1, 1)):
+    """Index (x, y, z) of the stride-``stride_zyx`` voxel holding each point: input voxel
+    ``floor((xyz - min) / voxel_size)`` divided by the stride, rounding down (OpenPCDet's
+    ``get_voxel_centers`` convention). Points outside the grid get indices outside it.
+
+    Shape:
+        points_xyz: (P, 3); returns (P, 3) int64.
+    """
+    dev = points_xyz.device
+    lo = torch.as_tensor(point_cloud_range[:3], dtype=points_xyz.dtype, device=dev)
+    size = torch.as_tensor(voxel_size, dtype=points_xyz.dtype, device=dev)
+    stride = torch.as_tensor(stride_zyx, device=dev).flip(0)  # x, y, z
+    return torch.div(((points_xyz - lo) / size).floor().long(), stride, rounding_mode='floor')
+
+
 def gather_point_features(sp, points_xyz, batch_idx, voxel_size, point_cloud_range,
                           stride_zyx=(1, 1, 1)):
     """Per-point features from the sparse voxel holding each point, differentiable w.r.t. the
@@ -119,12 +134,8 @@ def gather_point_features(sp, points_xyz, batch_idx, voxel_size, point_cloud_ran
     Shape:
         returns features (P, C) and valid (P,) bool.
     """
-    dev = points_xyz.device
-    lo = torch.as_tensor(point_cloud_range[:3], dtype=points_xyz.dtype, device=dev)
-    size = torch.as_tensor(voxel_size, dtype=points_xyz.dtype, device=dev)
-    stride = torch.as_tensor(stride_zyx, device=dev).flip(0)  # x, y, z
-    shape = torch.as_tensor(sp.spatial_shape, device=dev).flip(0)
-    cell = torch.div(((points_xyz - lo) / size).floor().long(), stride, rounding_mode='floor')
+    cell = voxel_cells(points_xyz, voxel_size, point_cloud_range, stride_zyx)
+    shape = torch.as_tensor(sp.spatial_shape, device=cell.device).flip(0)
     inside = ((cell >= 0) & (cell < shape)).all(1)
     # Linear keys over (b, z, y, x); the grid is small enough for int64.
     z, y, x = sp.spatial_shape
@@ -140,6 +151,43 @@ def gather_point_features(sp, points_xyz, batch_idx, voxel_size, point_cloud_ran
     rows = order[pos]
     feats = sp.features.index_select(0, rows) * valid[:, None].to(sp.features.dtype)
     return feats, valid
+
+
+def sparse_input(encoder: VoxelBackBone8x, voxels: tuple[torch.Tensor, torch.Tensor],
+                 batch_size: int) -> spconv.SparseConvTensor:
+    """The encoder's input tensor of a batch of voxelised frames (features (V, C_in), coordinates
+    (V, 4) int32 (b, z, y, x), as the LiDAR preprocessor gives them) on its grid."""
+    feats, coords = voxels
+    return spconv.SparseConvTensor(feats, coords, encoder.sparse_shape, batch_size)
+
+
+def encoder_layer(out: dict, layer: str) -> spconv.SparseConvTensor:
+    """``x_conv1`` .. ``x_conv4`` or ``encoded`` (the 128-channel output) of a
+    :class:`VoxelBackBone8x` output dict."""
+    return out['encoded_spconv_tensor'] if layer == 'encoded' else \
+        out['multi_scale_3d_features'][layer]
+
+
+def frame_max_pool(sp: spconv.SparseConvTensor) -> torch.Tensor:
+    """Channel-wise maximum over the active voxels of each frame (DepthContrast's global
+    pooling); a frame without active voxels gets zeros.
+
+    Shape:
+        returns (batch_size, C).
+    """
+    frame = sp.indices[:, 0].long()
+    pooled = sp.features.new_zeros(sp.batch_size, sp.features.shape[1])
+    return pooled.scatter_reduce(0, frame[:, None].expand_as(sp.features), sp.features, 'amax',
+                                 include_self=False)
+
+
+class FrameMaxPool(nn.Module):
+    """:func:`frame_max_pool` of a :class:`VoxelBackBone8x`'s 128-channel output: one feature
+    (B, 128) per frame for frame-level methods, as a module so that encoder, pooling and head
+    chain into one ``nn.Sequential`` (a momentum copy). No parameters."""
+
+    def forward(self, out: dict) -> torch.Tensor:
+        return frame_max_pool(out['encoded_spconv_tensor'])
 
 
 def voxel_point_features(encoder: VoxelBackBone8x, voxels: tuple[torch.Tensor, torch.Tensor],
@@ -160,10 +208,7 @@ def voxel_point_features(encoder: VoxelBackBone8x, voxels: tuple[torch.Tensor, t
         returns per frame features (N_f, C) (zero where not valid) and valid (N_f,) bool: False
         for points outside the grid or whose voxel is empty at ``layer``.
     """
-    feats, coords = voxels
-    out = encoder(spconv.SparseConvTensor(feats, coords, encoder.sparse_shape, len(points)))
-    sp = (out['encoded_spconv_tensor'] if layer == 'encoded' else
-          out['multi_scale_3d_features'][layer])
+    sp = encoder_layer(encoder(sparse_input(encoder, voxels, len(points))), layer)
     xyz = torch.cat([p[:, :3] for p in points])
     batch_idx = torch.cat([torch.full((len(p),), f, device=xyz.device)
                            for f, p in enumerate(points)])
