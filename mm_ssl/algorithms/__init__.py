@@ -4,6 +4,7 @@ from .byol import BYOL
 from .cmc import CMC
 from .colorization import Colorization
 from .cpc import CPC
+from .depth_contrast import DepthContrast
 from .dino import DINO
 from .inpainting import ContextEncoder
 from .instdisc import InstDisc
@@ -13,6 +14,7 @@ from .mocov3 import MoCoV3
 from .occupancy_mae import OccupancyMAE
 from .order_verification import OPN, VCOP, ShuffleAndLearn
 from .patch_context import Jigsaw, RelativePosition
+from .point_contrast import PointContrast
 from .rotation import RotationPrediction
 from .seed import SEED
 from .simclr import SimCLR
@@ -27,4 +29,5 @@ from .time_contrastive import TimeContrastive
 __all__ = ['BaseSSL', 'SimCLR', 'SimCLRv2', 'MoCo', 'MoCoV3', 'BYOL', 'SimSiam', 'SwAV', 'DINO',
            'InstDisc', 'InvaSpread', 'CPC', 'CMC', 'SEED', 'RotationPrediction',
            'RelativePosition', 'Jigsaw', 'Colorization', 'ContextEncoder', 'SimIPU',
-           'TimeContrastive', 'ShuffleAndLearn', 'OPN', 'VCOP', 'TaCo', 'OccupancyMAE', 'SLidR']
+           'TimeContrastive', 'ShuffleAndLearn', 'OPN', 'VCOP', 'TaCo', 'PointContrast',
+           'DepthContrast', 'OccupancyMAE', 'SLidR']
