@@ -11,6 +11,7 @@ from .distillation import SEEDLoss, seed_loss
 from .instance_discrimination import NPIDLoss, npid_nce
 from .negative_free import NegativeCosineLoss, NormalizedMSELoss, negative_cosine, normalized_mse
 from .occupancy import OccupancyLoss, occupancy_bce, occupancy_targets
+from .point_contrast import PointInfoNCELoss, point_info_nce, sample_point_pairs
 from .pretext import colorization_loss, masked_mse, pretext_classification
 from .simipu import SimIPULoss, cross_modal_loss, intra_modal_loss
 from .slidr import SuperpixelInfoNCELoss, superpixel_info_nce, superpixel_pool
@@ -29,6 +30,7 @@ __all__ = [
     'cpc_info_nce', 'CPCLoss', 'cmc_loss', 'CMCLoss',
     'colorization_loss', 'masked_mse', 'pretext_classification',
     'intra_modal_loss', 'cross_modal_loss', 'SimIPULoss',
+    'point_info_nce', 'sample_point_pairs', 'PointInfoNCELoss',
     'occupancy_targets', 'occupancy_bce', 'OccupancyLoss',
     'superpixel_pool', 'superpixel_info_nce', 'SuperpixelInfoNCELoss',
     'time_contrastive_nce', 'time_contrastive_triplet', 'taco_loss']
