@@ -1,5 +1,6 @@
 import importlib.util
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import torch
 from mmengine.config import Config
 
 import mm_ssl  # noqa: F401  (applies the mmengine fixes)
+from mm_ssl.synthetic.scene import parse_calib
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DIGITS_CONFIGS = {
@@ -43,13 +45,21 @@ def two_threads():
 SIMIPU_CONFIG = 'configs/simipu/simipu_voxelnet-r18_1xb2-20e_synthetic-kitti.py'
 
 
-def simipu_on_frames(data_root, num_points: int, num_workers: int = 0) -> Config:
-    """SimIPU's synthetic-KITTI config on all frames (``trainval``) of a small tree such as the
-    ``synthetic_kitti`` fixture's, with ``num_points`` per cloud and 160 x 64 images."""
-    cfg = Config.fromfile(osp.join(ROOT, SIMIPU_CONFIG))
+def lidar_config_on_frames(config: str, data_root, num_points: int,
+                           num_workers: int = 0) -> Config:
+    """A LiDAR pretraining config (path under the repository) on all frames (``trainval``) of a
+    small tree such as the ``synthetic_kitti`` fixture's, with ``num_points`` per cloud."""
+    cfg = Config.fromfile(osp.join(ROOT, config))
     cfg.train_dataloader.update(num_workers=num_workers, persistent_workers=num_workers > 0)
     cfg.train_dataloader.dataset.update(data_root=str(data_root), num_points=num_points,
                                         ann_file='kitti_infos_trainval.pkl')
+    return cfg
+
+
+def simipu_on_frames(data_root, num_points: int, num_workers: int = 0) -> Config:
+    """SimIPU's synthetic-KITTI config on all frames of a small tree
+    (:func:`lidar_config_on_frames`) with 160 x 64 images."""
+    cfg = lidar_config_on_frames(SIMIPU_CONFIG, data_root, num_points, num_workers)
     cfg.train_dataloader.dataset.pipeline[1].scale_range = (160, 64)
     return cfg
 
@@ -102,6 +112,41 @@ def synthetic_kitti(tmp_path_factory):
                 ['data_prep/create_kitti_infos.py', '--root', str(root)]):
         out = subprocess.run([sys.executable, *cmd], capture_output=True, text=True, cwd=ROOT)
         assert out.returncode == 0, out.stderr[-2000:]
+    return root
+
+
+def write_as_waymo_layout(kitti_root, root):
+    """The synthetic KITTI tree rewritten as Waymo in KITTI layout: 6-channel clouds (elongation
+    and timestamp appended), the left colour camera as all five cameras with ``P0..P4`` and
+    ``Tr_velo_to_cam_0..4`` (``R0_rect`` folded into them: Waymo's is the identity)."""
+    src, dst = kitti_root / 'training', root / 'training'
+    shutil.copytree(kitti_root / 'ImageSets', root / 'ImageSets')
+    for sub in ['calib', 'velodyne'] + [f'image_{i}' for i in range(5)]:
+        (dst / sub).mkdir(parents=True)
+    for cloud in sorted((src / 'velodyne').glob('*.bin')):
+        frame = cloud.stem
+        points = np.fromfile(cloud, np.float32).reshape(-1, 4)
+        extra = np.c_[np.full(len(points), 0.5), np.zeros(len(points))]
+        np.c_[points, extra].astype(np.float32).tofile(dst / 'velodyne' / cloud.name)
+        calib = parse_calib((src / 'calib' / f'{frame}.txt').read_text())
+        velo_to_cam = calib['R0_rect'] @ calib['Tr_velo_to_cam']
+        mats = {**{f'P{i}': calib['P2'] for i in range(5)}, 'R0_rect': np.eye(3),
+                **{f'Tr_velo_to_cam_{i}': velo_to_cam for i in range(5)}}
+        (dst / 'calib' / f'{frame}.txt').write_text(''.join(
+            f'{k}: ' + ' '.join(f'{x:e}' for x in m.ravel()) + '\n' for k, m in mats.items()))
+        for i in range(5):
+            shutil.copy(src / 'image_2' / f'{frame}.png', dst / f'image_{i}' / f'{frame}.png')
+
+
+@pytest.fixture(scope='session')
+def synthetic_waymo(synthetic_kitti, tmp_path_factory):
+    """The ``synthetic_kitti`` frames as Waymo in KITTI layout (:func:`write_as_waymo_layout`)
+    with their Waymo infos; read-only for tests."""
+    root = tmp_path_factory.mktemp('waymo')
+    write_as_waymo_layout(synthetic_kitti, root)
+    out = subprocess.run([sys.executable, 'data_prep/create_kitti_infos.py', '--root', str(root),
+                          '--waymo'], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
     return root
 
 
