@@ -2,10 +2,7 @@
 infos -> dataset -> views -> voxels) and both losses falling when fitting one batch."""
 import glob
 import shutil
-import subprocess
-import sys
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -13,7 +10,6 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from conftest import ROOT, SIMIPU_CONFIG, simipu_on_frames
-from mm_ssl.synthetic.scene import parse_calib
 from mm_ssl.registry import MODELS
 from mm_ssl.transforms.points import sparse_shape
 
@@ -114,42 +110,13 @@ def test_simipu_configs_share_one_grid_between_data_and_encoder(path):
     assert tuple(cfg.train_dataloader.dataset.point_range) == tuple(pre.point_range)
 
 
-def write_as_waymo_layout(kitti_root, root):
-    """The synthetic KITTI tree rewritten as Waymo in KITTI layout: 6-channel clouds (elongation
-    and timestamp appended), the left colour camera as all five cameras with ``P0..P4`` and
-    ``Tr_velo_to_cam_0..4`` (``R0_rect`` folded into them: Waymo's is the identity)."""
-    src, dst = kitti_root / 'training', root / 'training'
-    shutil.copytree(kitti_root / 'ImageSets', root / 'ImageSets')
-    for sub in ['calib', 'velodyne'] + [f'image_{i}' for i in range(5)]:
-        (dst / sub).mkdir(parents=True)
-    for cloud in sorted((src / 'velodyne').glob('*.bin')):
-        frame = cloud.stem
-        points = np.fromfile(cloud, np.float32).reshape(-1, 4)
-        extra = np.c_[np.full(len(points), 0.5), np.zeros(len(points))]
-        np.c_[points, extra].astype(np.float32).tofile(dst / 'velodyne' / cloud.name)
-        calib = parse_calib((src / 'calib' / f'{frame}.txt').read_text())
-        velo_to_cam = calib['R0_rect'] @ calib['Tr_velo_to_cam']
-        mats = {**{f'P{i}': calib['P2'] for i in range(5)}, 'R0_rect': np.eye(3),
-                **{f'Tr_velo_to_cam_{i}': velo_to_cam for i in range(5)}}
-        (dst / 'calib' / f'{frame}.txt').write_text(''.join(
-            f'{k}: ' + ' '.join(f'{x:e}' for x in m.ravel()) + '\n' for k, m in mats.items()))
-        for i in range(5):
-            shutil.copy(src / 'image_2' / f'{frame}.png', dst / f'image_{i}' / f'{frame}.png')
-
-
 @pytest.mark.parametrize('dataset', ['kitti', 'waymo'])
-def test_real_data_configs_train_on_trees_of_their_layout(dataset, synthetic_kitti, tmp_path):
+def test_real_data_configs_train_on_trees_of_their_layout(dataset, request):
     """SimIPU's KITTI and Waymo configs on the synthetic frames written in each layout: the grid
     matches the voxel size and range, every camera-frustum point projects into the image of the
     configured camera, and a training step of the ResNet-50 recipe gives finite losses and
     gradients on the point encoder's input channels."""
-    root = synthetic_kitti
-    if dataset == 'waymo':
-        root = tmp_path / 'waymo'
-        write_as_waymo_layout(synthetic_kitti, root)
-        out = subprocess.run([sys.executable, 'data_prep/create_kitti_infos.py', '--root',
-                              str(root), '--waymo'], capture_output=True, text=True, cwd=ROOT)
-        assert out.returncode == 0, out.stderr[-2000:]
+    root = request.getfixturevalue(f'synthetic_{dataset}')
     init_default_scope('mm_ssl')
     cfg = Config.fromfile(f'{ROOT}/configs/simipu/simipu_voxelnet-r50_8xb4-50e_{dataset}.py')
     grid = sparse_shape(cfg.voxel_size, cfg.point_range)
