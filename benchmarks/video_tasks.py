@@ -24,7 +24,8 @@ def main(argv=None):
     parser.add_argument('--seeds', type=int, default=3)
     parser.add_argument('--videos', type=int, default=800,
                         help='videos generated (70%% train); with 200, 14 training videos per '
-                             'class, even supervised training memorises them (see README)')
+                             'class, even supervised training memorises them '
+                             '(docs/benchmark-history.md)')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--lr', type=float,
                         help='one learning rate for every method (default: each config\'s, '
