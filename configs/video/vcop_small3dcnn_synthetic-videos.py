@@ -10,7 +10,7 @@ val_dataloader = val_cfg = val_evaluator = None
 train_dataloader = dict(dataset=dict(type='VideoTaskDataset', task='vcop',
                                      task_cfg=dict(num_clips=3, clip_len=8, gap=4)))
 model = dict(type='VCOP', encoder={{_base_.encoder}}, data_preprocessor={{_base_.one_view}})
-# the VCOP reference's SGD lr 1e-3 at batch 8 (Xu et al. 2019), here at the base's batch 16;
-# at the schedules' 0.06 the papers' ReLU head died within ~150 steps (TaskHeadHealthHook)
-optim_wrapper = dict(optimizer=dict(lr=0.002))
+# the schedules' lr (0.06 at batch 16): the default head (pair differences, BN, leaky ReLU) does
+# not die there; the papers' ReLU head on concatenated pairs did within ~150 steps
+# (TaskHeadHealthHook), and learnt nothing at the VCOP reference's 1e-3 (benchmarks/README.md)
 custom_hooks = [dict(type='BadSampleCounterHook'), dict(type='TaskHeadHealthHook', interval=50)]

@@ -66,7 +66,6 @@ def sample_shuffle_learn(n: int, negative_share: float = 0.75,
     return positions.to(device), (~negative).long().to(device)
 
 
-
 class OrderVerification(BaseSSL):
     """Shared body: the dataset stores a sample's frames / clips in temporal order; each step
     draws an order and its class per sample (:meth:`sample`), feeds the items in that order
@@ -80,13 +79,12 @@ class OrderVerification(BaseSSL):
     """
     num_items: int
     num_classes: int
-    pairwise = True
     frame_level = False
 
     def __init__(self, encoder: dict, head: dict = dict(hidden_dim=256), **kwargs):
         super().__init__(encoder, **kwargs)
         self.head = PairwiseOrderHead(self.encoder.feat_dim, self.num_items, self.num_classes,
-                                      pairwise=self.pairwise, **head)
+                                      **head)
 
     def sample(self, n: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         """(n, num_items) positions into the stored items and (n,) class labels."""
@@ -107,8 +105,10 @@ class OrderVerification(BaseSSL):
 class ShuffleAndLearn(OrderVerification):
     """Shuffle and Learn (Misra et al. 2016): from five frames a < b < c < d < e of a high-motion
     window, is the triplet in temporal order — (b, c, d) or (d, c, b) — or not — (b, a, d) or
-    (b, e, d)? Binary classifier on the concatenated frame features; ``negative_share`` of the
-    tuples are negatives (75% worked best in the paper).
+    (b, e, d)? ``negative_share`` of the tuples are negatives (75% worked best in the paper). The
+    paper classifies the concatenated frame features; here the three frames' pairwise feature
+    differences (:class:`PairwiseOrderHead`, which says why: on the synthetic set the
+    concatenation never left its "always shuffled" answer).
 
     A frame-level method (``frame_level = True``): trained on single frames (T = 1), evaluated
     frame by frame (:func:`~mm_ssl.evaluation.video.frame_sequence_features`), not on clips,
@@ -117,7 +117,7 @@ class ShuffleAndLearn(OrderVerification):
     Shape:
         views[0]: (B, 5, C, 1, H, W), frames a..e in temporal order.
     """
-    num_items, num_classes, pairwise = 3, 2, False
+    num_items, num_classes = 3, 2
     frame_level = True
 
     def __init__(self, encoder: dict, negative_share: float = 0.75, **kwargs):

@@ -149,16 +149,18 @@ def small_opn(work_dir, data_root, head, epochs=100):
     return runner
 
 
-def test_head_alarm_stops_the_dying_order_head_and_spares_the_normalised_one(tmp_path,
-                                                                          tiny_videos):
+def test_head_alarm_stops_the_dying_order_head_and_spares_the_normalised_one(
+        tmp_path, tiny_videos):
     """The collapse of the order tasks at lr 0.05, reproduced: with the papers' head
-    (ReLU(W x + b)) the share of OPN's hidden units that fire fell to 25% at iteration 20, 5% at
-    40 and 0% at 50 on this run (1 thread), its logits became the classifier's bias and the
-    encoder's gradient 0; the alarm fired at iteration 50 of 100. The default head (BN + leaky ReLU) at the same lr
-    trains on with input-dependent logits and a gradient into the encoder."""
+    (ReLU(W [f_i; f_j] + b)) the share of OPN's hidden units that fire fell to 25% at iteration
+    20, 5% at 40 and 0% at 50 on this run (1 thread), its logits became the classifier's bias
+    and the encoder's gradient 0; the alarm fired at iteration 50 of 100. The default head
+    (BN + leaky ReLU, pair differences) at the same lr trains on with input-dependent logits and
+    a gradient into the encoder."""
     torch.manual_seed(0)
     with pytest.raises(RepresentationCollapseError, match='task head died') as err:
-        small_opn(str(tmp_path / 'relu'), tiny_videos, dict(norm=False, negative_slope=0.0))
+        small_opn(str(tmp_path / 'relu'), tiny_videos,
+                  dict(norm=False, negative_slope=0.0, pair_input='concat'))
     message = str(err.value)
     # the units die first; whether the logits and the encoder's gradient are already flat when
     # the alarm fires depends on the float summation order (thread count)
