@@ -56,6 +56,7 @@ import os
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from mm_ssl.errors import DataError
 
@@ -125,6 +126,10 @@ class VideoReader:
         self._container = None
         self.seeks = self.decoded = 0
         self._seek_margin = 0  # how far before a keyframe seeks aim (stream time base units)
+        # one swscale context for every frame, single-threaded: VideoFrame.to_ndarray(format=...)
+        # builds one per frame, with a thread pool, which costs twice the conversion itself at
+        # dataset frame sizes, and a forked worker would wait on its parent's pool
+        self._reformatter = VideoReformatter()
         self._open()
         try:
             if frame_table is None:
@@ -413,9 +418,12 @@ class VideoReader:
 
     def _to_rgb(self, frame):
         if self._resize:
-            return frame.to_ndarray(format='rgb24', width=self.width, height=self.height,
-                                    interpolation='BILINEAR')
-        return frame.to_ndarray(format='rgb24')
+            rgb = self._reformatter.reformat(frame, format='rgb24', width=self.width,
+                                             height=self.height, interpolation='BILINEAR',
+                                             threads=1)
+        else:
+            rgb = self._reformatter.reformat(frame, format='rgb24', threads=1)
+        return rgb.to_ndarray()
 
     def read_frames(self, indices):
         """Frames ``indices`` (any order, repeats allowed) as uint8 (len(indices), H, W, 3) RGB.

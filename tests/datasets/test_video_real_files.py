@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from mm_ssl.datasets import VideoReader
-from mm_ssl.synthetic.video import (FILE_KINDS, VideoSpec, read_frame_number,
-                                             render_video, write_file_kind, write_video)
+from mm_ssl.synthetic.video import (FILE_KINDS, VideoSpec, read_frame_number, render_video,
+                                    write_file_kind, write_video)
 from mm_ssl.datasets.video import probe_video
 from mm_ssl.errors import DataError
 
@@ -136,3 +136,17 @@ def test_a_frame_the_decoder_drops_silently_raises_a_data_error(frames, tmp_path
             reader.read_frames([2 * GOP + 2, 2 * GOP + 7])
         assert error.value.reason == 'unreadable'
     assert probe_video(path, full=True)['reason'] == 'unreadable'
+
+
+def test_resized_frames_match_a_resizing_sequential_decode(video):
+    """``short_side`` converts with one swscale context for all frames: the same pixels as a
+    plain decode that converts each frame on its own (PyAV's per-frame context)."""
+    path, _ = video
+    with av.open(str(path)) as container:
+        container.streams.video[0].codec_context.thread_count = 1
+        reference = np.stack([f.to_ndarray(format='rgb24', width=40, height=40,
+                                           interpolation='BILINEAR')
+                              for f in container.decode(video=0)])
+    indices = np.random.default_rng(2).integers(0, len(reference), 20)
+    with VideoReader(path, short_side=40) as reader:
+        np.testing.assert_array_equal(reader.read_frames(indices), reference[indices])
