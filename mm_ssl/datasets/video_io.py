@@ -18,8 +18,9 @@ Which timestamp identifies a frame:
 
 - ``pts`` (MP4, MKV, WebM, MPEG-TS/PS, and AVI streams without reordering or whose reordering
   FFmpeg's parser worked out): frames are the shown packets sorted by pts. When the first GOP
-  may lose pictures (shown packets before the first keyframe, or after it with a smaller pts),
-  the reader decodes that GOP once on opening to see which ones the decoder shows.
+  may lose pictures (shown packets before the first keyframe, or after it with a smaller pts
+  or none: Matroska stores no timestamps for the leading pictures of an HEVC stream cut at a
+  CRA), the reader decodes that GOP once on opening to see which ones the decoder shows.
 - ``dts``, where the pts cannot name the frames: AVI stores no presentation timestamps, and for
   H.264 / HEVC with B-frames FFmpeg reports pts = dts + 1, in decode order; MPEG-4 Part 2 N-VOPs
   (packets of a few bytes: frames DivX / XviD dropped) show no frame; pts may be missing or
@@ -72,6 +73,9 @@ _NO_PTS_FORMATS = ('avi',)
 # header bytes), which DivX / XviD write for dropped frames and after packed B-frames, and which
 # the decoder shows no frame for; a coded VOP needs a longer header and a bit per macroblock
 _NOT_CODED_BYTES = 16
+# codecs whose keyframes are IRAP pictures (HEVC: IDR, CRA, BLA), which every picture before
+# them in decode order precedes in output order
+_IRAP_KEYFRAME_CODECS = ('hevc',)
 
 
 def video_error(path, reason, detail):
@@ -168,36 +172,47 @@ class VideoReader:
         except _DECODE_ERRORS as exc:
             raise video_error(self.path, 'unreadable',
                               f'corrupt or truncated video stream ({exc})') from exc
+        if not packets:
+            raise video_error(self.path, 'unreadable', 'video stream holds no frames')
         pts = [p for p, _, shown, _ in packets if shown]
-        named = None not in pts and len(set(pts)) == len(pts)
+        timed = [p for p in pts if p is not None]
+        may_lose, stop = self._first_gop_may_lose_frames(packets)
+        named = len(set(timed)) == len(timed) and (
+            len(timed) == len(pts) or self._untimed_pictures_lead(packets, stop))
         derived = (named and self._container.format.name in _NO_PTS_FORMATS
                    and self._stream.codec_context.has_b_frames
-                   and all(a < b for a, b in zip(pts, pts[1:])))  # pts in decode order
+                   and all(a < b for a, b in zip(timed, timed[1:])))  # pts in decode order
         placeholders = self._stream.codec_context.name == 'mpeg4' and packets and min(
             size for _, _, _, size in packets) <= _NOT_CODED_BYTES
         if not named or derived or placeholders:
             self._learn_frames()
             return
-        self._set_frames(sorted(pts), [p for p, key, shown, _ in packets if key and shown],
-                         'pts')
-        may_lose, stop = self._first_gop_may_lose_frames(packets)
+        self._set_frames(sorted(timed), [p for p, key, shown, _ in packets
+                                         if key and shown and p is not None], 'pts')
         if may_lose:
-            self._check_first_gop(stop)
+            self._check_first_gop(None if stop is None else packets[stop][0])
 
     @staticmethod
     def _first_gop_may_lose_frames(packets):
         """Whether the decoder may drop pictures of the first GOP: shown packets before the
-        first keyframe, or leading pictures of it (after it in decode order, before it in pts);
-        and the pts of the keyframe that ends the pictures at risk (None: the end of the file)."""
-        keys = [pts for pts, key, _, _ in packets if key]
+        first keyframe, or leading pictures of it (after it in decode order, before it in pts,
+        or without pts); and the position of the keyframe packet that ends the pictures at risk
+        (None: the end of the file)."""
+        keys = [i for i, (_, key, _, _) in enumerate(packets) if key]
         if not packets[0][1]:
             return True, keys[0] if keys else None
-        first, may_lose = packets[0][0], False
-        for pts, key, shown, _ in packets[1:]:
-            if key:
-                return may_lose, pts
-            may_lose |= shown and (pts is None or first is None or pts < first)
-        return may_lose, None
+        first, stop = packets[0][0], keys[1] if len(keys) > 1 else None
+        return any(shown and (pts is None or first is None or pts < first)
+                   for pts, _, shown, _ in packets[1:stop]), stop
+
+    def _untimed_pictures_lead(self, packets, stop):
+        """Whether the shown packets without pts are all pictures that the first GOP's check
+        decodes and sees (a stream cut at an open-GOP keyframe: Matroska stores no timestamps
+        for its leading pictures, which the decoder drops): they come before keyframe packet
+        ``stop`` in decode order, in a codec where that means before it in output order."""
+        return (stop is not None and self._stream.codec_context.name in _IRAP_KEYFRAME_CODECS
+                and packets[stop][0] is not None
+                and None not in [pts for pts, _, shown, _ in packets[stop:] if shown])
 
     def _check_first_gop(self, stop):
         """Decode the frames before pts ``stop`` (None: all) to learn which of them the decoder

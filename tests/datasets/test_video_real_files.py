@@ -8,6 +8,7 @@ import json
 import av
 import numpy as np
 import pytest
+from av.bitstream import BitStreamFilterContext
 
 from mm_ssl.datasets import VideoReader
 from mm_ssl.synthetic.video import (FILE_KINDS, VideoSpec, read_frame_number, render_video,
@@ -149,4 +150,48 @@ def test_resized_frames_match_a_resizing_sequential_decode(video):
                               for f in container.decode(video=0)])
     indices = np.random.default_rng(2).integers(0, len(reference), 20)
     with VideoReader(path, short_side=40) as reader:
+        np.testing.assert_array_equal(reader.read_frames(indices), reference[indices])
+
+
+def packets_of(path):
+    with av.open(str(path)) as container:
+        return [(p.pts, p.is_keyframe) for p in container.demux(video=0) if p.size]
+
+
+def test_untimed_leading_pictures_leave_the_pts_numbering(frames, tmp_path):
+    """HEVC cut at a CRA into Matroska: the leading pictures of the first keyframe have no pts
+    and do not decode. The reader checks that first GOP by decoding it once and numbers every
+    other frame by pts, so a read seeks instead of decoding from the start."""
+    path = tmp_path / 'cut.mkv'
+    write_file_kind(path, frames, 'hevc_mkv_cut', gop=GOP)
+    packets, reference = packets_of(path), sequential_decode(path)
+    second_key = [i for i, (_, key) in enumerate(packets) if key][1]
+    assert None in [pts for pts, _ in packets[:second_key]]  # what the test is about
+    assert None not in [pts for pts, _ in packets[second_key:]]
+    with VideoReader(path) as reader:
+        assert 'pts' in reader.frame_table() and reader.decoded <= GOP + 1  # to keyframe 2
+        decoded = reader.decoded
+        last = len(reference) - 1
+        np.testing.assert_array_equal(reader.read_frames([last]), reference[[last]])
+        assert reader.decoded - decoded <= 2 * GOP  # from the last keyframe, not the start
+
+
+def test_untimed_pictures_past_the_first_gop_are_counted_by_decoding(frames, tmp_path):
+    """The same HEVC as a raw elementary stream: no packet has a pts, so pts cannot name the
+    frames beyond the first GOP's check; the reader numbers them by decoding from the start."""
+    source, path = tmp_path / 'cut.mkv', tmp_path / 'cut.hevc'
+    write_file_kind(source, frames, 'hevc_mkv_cut', gop=GOP)
+    with av.open(str(source)) as src, av.open(str(path), 'w', format='hevc') as dst:
+        stream = src.streams.video[0]
+        out = dst.add_stream_from_template(stream)
+        annex_b = BitStreamFilterContext('hevc_mp4toannexb', stream)  # start codes, as .hevc
+        for packet in [p for p in src.demux(stream) if p.size] + [None]:
+            for filtered in annex_b.filter(packet):
+                filtered.stream = out
+                dst.mux(filtered)
+    assert {pts for pts, _ in packets_of(path)} == {None}
+    reference = sequential_decode(path)
+    with VideoReader(path) as reader:
+        assert reader.frame_table() == dict(sequential_frames=len(reference))
+        indices = np.random.default_rng(3).integers(0, len(reference), 12)
         np.testing.assert_array_equal(reader.read_frames(indices), reference[indices])
