@@ -31,10 +31,11 @@ Which timestamp identifies a frame:
   from the start of the file.
 
 A video index stores the frame table (:meth:`frame_table`), so these decodes on opening happen
-once per file. What the packets cannot reveal is a frame the decoder drops silently in the middle
-of a stream (a packet that holds no picture although the container lists it as a frame): reads
-that decode past it find out (below), reads beyond it cannot; ``build_video_index(full=True)``
-decodes every frame once and marks such files unreadable.
+once per file; without one, once per file and process (:data:`PROBED_FRAME_TABLES`). What the
+packets cannot reveal is a frame the decoder drops silently in the middle of a stream (a packet
+that holds no picture although the container lists it as a frame): reads that decode past it
+find out (below), reads beyond it cannot; ``build_video_index(full=True)`` decodes every frame
+once and marks such files unreadable.
 
 Every read checks where a seek landed: after seeking for keyframe ``k``, frames before ``k``
 (an earlier GOP, open-GOP leading pictures, frames whose timestamps an MPEG-PS demuxer made up
@@ -54,6 +55,9 @@ Example::
 """
 import bisect
 import os
+import stat
+import threading
+from collections import OrderedDict
 
 import av
 import numpy as np
@@ -61,7 +65,7 @@ from av.video.reformatter import VideoReformatter
 
 from mm_ssl.errors import DataError
 
-__all__ = ['VideoReader', 'video_error', 'VIDEO_EXTENSIONS']
+__all__ = ['VideoReader', 'video_error', 'VIDEO_EXTENSIONS', 'PROBED_FRAME_TABLES']
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg')
 # PyAV raises its FFmpegError subclasses for bad data, OSError for files, and a few plain
@@ -96,6 +100,39 @@ class _Mismatch(Exception):
         self.late, self.miss = late, miss
 
 
+class _ProbedFrameTables:
+    """Frame tables this process learnt by probing files, by file identity (device, inode, size,
+    modification time): a dataset without a video index reopens the files its few open readers
+    let go, and the probe costs a whole-file decode for some kinds. Least recently used out
+    first beyond ``max_files``; DataLoader workers inherit the parent's at fork."""
+
+    def __init__(self, max_files):
+        self.max_files = max_files
+        self._tables = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, identity):
+        with self._lock:
+            table = self._tables.get(identity)
+            if table is not None:
+                self._tables.move_to_end(identity)
+            return table
+
+    def put(self, identity, table):
+        with self._lock:
+            self._tables[identity] = table
+            self._tables.move_to_end(identity)
+            while len(self._tables) > self.max_files:
+                self._tables.popitem(last=False)
+
+    def clear(self):
+        with self._lock:
+            self._tables.clear()
+
+
+PROBED_FRAME_TABLES = _ProbedFrameTables(max_files=4096)
+
+
 class VideoReader:
     """Random access to the frames of one video file.
 
@@ -116,7 +153,9 @@ class VideoReader:
         seeks, decoded: running counts of seeks and decoded frames (for tests and benchmarks).
 
     ``frame_table``: the :meth:`frame_table` of an earlier reader of the same, unchanged file
-    (a video index stores it), which saves the demux pass on opening.
+    (a video index stores it), which saves the demux pass on opening. Without it, the reader
+    takes the table an earlier reader in this process probed for the file if it is unchanged
+    (:data:`PROBED_FRAME_TABLES`), else probes it.
 
     Raises:
         DataError: naming the file, when it is missing, cannot be opened or demuxed (corrupt or
@@ -125,8 +164,13 @@ class VideoReader:
 
     def __init__(self, path, short_side=None, frame_table=None):
         self.path = str(path)
-        if not os.path.isfile(self.path):
+        try:
+            file = os.stat(self.path)
+        except OSError:
+            file = None
+        if file is None or not stat.S_ISREG(file.st_mode):
             raise video_error(self.path, 'missing', 'missing file')
+        self._identity = (file.st_dev, file.st_ino, file.st_size, file.st_mtime_ns)
         self._container = None
         self.seeks = self.decoded = 0
         self._seek_margin = 0  # how far before a keyframe seeks aim (stream time base units)
@@ -136,8 +180,10 @@ class VideoReader:
         self._reformatter = VideoReformatter()
         self._open()
         try:
+            frame_table = frame_table or PROBED_FRAME_TABLES.get(self._identity)
             if frame_table is None:
                 self._probe()
+                PROBED_FRAME_TABLES.put(self._identity, self.frame_table())
             else:
                 self._unpack(frame_table)
         except BaseException:
@@ -430,6 +476,7 @@ class VideoReader:
         if self.num_frames != count:
             raise video_error(self.path, 'unreadable', f'timestamps do not number the frames '
                               f'({mismatch}); a decode shows {self.num_frames}, not {count}')
+        PROBED_FRAME_TABLES.put(self._identity, self.frame_table())
 
     def _to_rgb(self, frame):
         if self._resize:

@@ -195,3 +195,24 @@ def test_untimed_pictures_past_the_first_gop_are_counted_by_decoding(frames, tmp
         assert reader.frame_table() == dict(sequential_frames=len(reference))
         indices = np.random.default_rng(3).integers(0, len(reference), 12)
         np.testing.assert_array_equal(reader.read_frames(indices), reference[indices])
+
+
+def test_later_readers_reuse_the_probed_frame_table_until_the_file_changes(frames, tmp_path):
+    """H.264 in AVI: the probe decodes the whole file to number its frames. A later reader of
+    the unchanged file in the same process takes that table (no decode on opening); after the
+    file is replaced, the next reader probes the new one."""
+    path = tmp_path / 'video.avi'
+    write_file_kind(path, frames, 'h264_avi', gop=GOP)
+    reference = sequential_decode(path)
+    with VideoReader(path) as first:
+        assert first.decoded == len(reference)
+    with VideoReader(path) as later:
+        assert later.decoded == 0 and later.frame_table() == first.frame_table()
+        indices = np.random.default_rng(4).integers(0, len(reference), 12)
+        np.testing.assert_array_equal(later.read_frames(indices), reference[indices])
+    write_file_kind(path, frames, 'mpeg4_avi_dropped', gop=GOP)  # 2 frames fewer
+    replaced = sequential_decode(path)
+    with VideoReader(path) as reader:
+        assert reader.num_frames == len(replaced) == len(reference) - 2
+        indices = np.random.default_rng(5).integers(0, len(replaced), 12)
+        np.testing.assert_array_equal(reader.read_frames(indices), replaced[indices])
