@@ -3,26 +3,28 @@
 Decoding: ``VideoReader`` (sorted requests, seek to the keyframe before the clip, decode forward)
 against decoding from the start of the file up to the clip's last frame, for the same clips
 (same videos and starts), both opening the file per clip and converting to RGB with one decoding
-thread; the reader either demuxes the file on opening or takes the frame table from the video
-index (``data_prep/build_video_index.py``, which the script runs). Loading: ``VideoDataset``
-(with the index) and a random sampler through a DataLoader with 0 and 2 workers
+thread; the reader either probes the file on every opening (demux, and a decode for the kinds
+that need one), reuses the frame table it probed for the same file earlier in the process (what
+a dataset without a video index gets from the second opening on) or takes the frame table from
+the video index (``data_prep/build_video_index.py``, which the script runs). Loading:
+``VideoDataset`` (with the index) and a random sampler through a DataLoader with 0 and 2 workers
 (default_collate batches of 8; each process keeps its 4 most recent files open).
 
 The videos are synthetic (``mm_ssl.synthetic.video``: 112 px, 25 fps, a keyframe every
 12 frames, x264 B-frames), generated once into --data.
 
-File kinds: the same random clips read by ``VideoReader`` (probing the file on opening, or given
-its frame table as ``VideoDataset`` takes it from the video index), decord and torchcodec (when
-installed; optional, not requirements of mm_ssl) from one video written as each kind of file
-real collections hold (``FILE_KINDS``: edit lists, MPEG-PS open GOPs, AVI without pts, N-VOPs,
-VFR, VP9, HEVC, MPEG-TS), each opening the file per clip with one decoding thread. Every frame
-carries its number in its pixels; a frame is wrong when its number differs from that of the frame
-a plain sequential PyAV decode shows at the requested index, and a clip fails when the library
-raises. ``frames`` is the count each reports, against the sequential decode's. Speed is clips per
-CPU second of the process (every decoder single-threaded), steadier than wall time on shared
-cores.
+File kinds (``--only-kinds`` runs just these): the same random clips read by ``VideoReader``
+(the same three ways), decord and torchcodec (when installed; optional, not requirements of
+mm_ssl) from one video written as each kind of file real collections hold (``FILE_KINDS``:
+edit lists, MPEG-PS open GOPs, AVI without pts, N-VOPs, VFR, VP9, HEVC, MPEG-TS), each opening
+the file per clip with one decoding thread. Every frame carries its number in its pixels; a
+frame is wrong when its number differs from that of the frame a plain sequential PyAV decode
+shows at the requested index, and a clip fails when the library raises. ``frames`` is the count
+each reports, against the sequential decode's. Speed is clips per CPU second of the process
+(every decoder single-threaded), steadier than wall time on shared cores.
 
     python benchmarks/bench_video.py --videos 4 --clips 24 --repeats 3
+    python benchmarks/bench_video.py --only-kinds --repeats 5
 """
 import argparse
 import importlib
@@ -36,8 +38,9 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 
 from mm_ssl.datasets import VideoDataset, VideoReader, build_video_index, sample_clip_indices
+from mm_ssl.datasets.video_io import PROBED_FRAME_TABLES
 from mm_ssl.synthetic.video import (CLASSES, FILE_KINDS, VideoSpec, read_frame_number,
-                                             render_video, write_file_kind, write_video)
+                                    render_video, write_file_kind, write_video)
 from timing import timeit
 
 
@@ -71,8 +74,16 @@ def decode_from_start(path, indices):
     return np.stack([got[i] for i in indices.tolist()])
 
 
-def read_with_seeks(path, indices, frame_table=None):
-    with VideoReader(path, frame_table=frame_table) as video:
+def open_reader(path, frame_table=None, probe=False):
+    """``VideoReader`` of ``path``; ``probe``: forget the frame tables this process probed, so
+    that the reader probes the file as a first opening does."""
+    if probe:
+        PROBED_FRAME_TABLES.clear()
+    return VideoReader(path, frame_table=frame_table)
+
+
+def read_with_seeks(path, indices, frame_table=None, probe=False):
+    with open_reader(path, frame_table, probe) as video:
         return video.read_frames(indices)
 
 
@@ -85,7 +96,9 @@ def bench_decoding(paths, index, clips, clip_len, repeats):
         np.testing.assert_array_equal(read_with_seeks(path, idx), decode_from_start(path, idx))
     tables = {p: index['videos'][p.name]['frame_table'] for p in paths}
     runs = {'decode from the start': lambda: [decode_from_start(p, i) for p, i in jobs],
-            'VideoReader, sorted seeks (demux on open)':
+            'VideoReader, sorted seeks (probe on every open)':
+                lambda: [read_with_seeks(p, i, probe=True) for p, i in jobs],
+            'VideoReader, sorted seeks (frame table probed earlier in the process)':
                 lambda: [read_with_seeks(p, i) for p, i in jobs],
             'VideoReader, sorted seeks (frame table from the index)':
                 lambda: [read_with_seeks(p, i, tables[p]) for p, i in jobs]}
@@ -95,8 +108,8 @@ def bench_decoding(paths, index, clips, clip_len, repeats):
             for k, s in secs.items()]
 
 
-def mm_ssl_decoder(path, frame_table=None):
-    reader = VideoReader(path, frame_table=frame_table)
+def mm_ssl_decoder(path, frame_table=None, probe=False):
+    reader = open_reader(path, frame_table, probe)
     return reader.num_frames, reader.read_frames, reader.close
 
 
@@ -118,11 +131,12 @@ def torchcodec_decoder(path):
 
 
 DECODERS = {'mm_ssl': mm_ssl_decoder,
+            'mm_ssl, probing every open': lambda path: mm_ssl_decoder(path, probe=True),
             'mm_ssl, frame table from the index':
                 lambda path: mm_ssl_decoder(path, FRAME_TABLES[path]),
             'decord': decord_decoder, 'torchcodec': torchcodec_decoder}
-PEER_MODULES = {'mm_ssl': 'mm_ssl.datasets', 'mm_ssl, frame table from the index':
-                'mm_ssl.datasets', 'decord': 'decord', 'torchcodec': 'torchcodec.decoders'}
+PEER_MODULES = {**{name: 'mm_ssl.datasets' for name in DECODERS if name.startswith('mm_ssl')},
+                'decord': 'decord', 'torchcodec': 'torchcodec.decoders'}
 
 
 def unavailable_reason(name):
@@ -237,8 +251,17 @@ def main():
                         help='clips per file kind and timed run')
     parser.add_argument('--skip-kinds', action='store_true',
                         help='skip the file-kind comparison with decord and torchcodec')
+    parser.add_argument('--only-kinds', action='store_true',
+                        help='run only the file-kind comparison')
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if not args.only_kinds:
+        bench_collection(args)
+    if not args.skip_kinds:
+        print_file_kinds(args)
+
+
+def bench_collection(args):
     start = time.perf_counter()
     paths = make_videos(Path(args.data), args.videos, args.seconds, args.size, args.gop)
     print(f'{args.videos} videos of {args.seconds:g} s, {args.size} px, keyframe every '
@@ -260,13 +283,13 @@ def main():
         r = bench_loader(Path(args.data), args.clip_len, args.loader_clips, workers)
         print(f'| {r["workers"]} | {r["clips_per_s"]:.1f} |')
 
-    if args.skip_kinds:
-        return
+
+def print_file_kinds(args):
     print(f'\nFile kinds ({args.kind_seconds:g} s, {args.size} px, keyframe every {args.gop} '
           f'frames): random {args.clip_len}-frame clips, median CPU time of {args.repeats} runs '
           f'of {args.kind_clips} clips (file opened per clip):\n')
-    print('| file kind | decoder | clips per CPU s | x mm_ssl | wrong frames | failed clips | frames '
-          '(true) |\n|---|---|---:|---:|---:|---:|---:|')
+    print('| file kind | decoder | clips per CPU s | x mm_ssl | wrong frames | failed clips | '
+          'frames (true) |\n|---|---|---:|---:|---:|---:|---:|')
     for r in bench_file_kinds(Path(args.data) / 'file_kinds', args.kind_seconds, args.size,
                               args.gop, args.kind_clips, args.clip_len, args.repeats):
         if r['unavailable']:
