@@ -257,31 +257,53 @@ def mean_and_spread(values):
     return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
 
 
+def spread_text(values):
+    """``'mean ± std'`` of :func:`mean_and_spread`, to one decimal; ``'n/a'`` without values."""
+    m, s = mean_and_spread(values)
+    return 'n/a' if math.isnan(m) else f'{m:.1f} ± {s:.1f}'
+
+
 def compare_transfer(root, voxel_size, point_range, encoders, seeds=(0, 1, 2), iters=150,
                      labelled_frames=16, batch_size=2, lr=3e-3, freeze_encoder=False,
                      val=('', 'val'), device='cpu', encoder_lr_mult=1.0, log=print):
     """Fine-tune one detector per (encoder, seed) on the first ``labelled_frames`` frames of
-    ``train`` and score it on ``val``, every encoder with the same budget, frame order and head
-    initialisation for a given seed.
+    ``train`` and score it on ``val`` (:func:`compare_on_frames`).
+
+    Args:
+        val: (root, split) of the frames to score on; an empty root means ``root``. A separately
+            generated set gives more held-out frames than the pretraining set's ``val``.
+
+    Returns:
+        ``{name: {'ap': [per-seed detection_ap], 'loss': [per-seed loss curves], 'seconds': s,
+        'frames': [labelled frame names]}}``.
+    """
+    train = load_labelled_frames(root, 'train', point_range, limit=labelled_frames)
+    val = load_labelled_frames(val[0] or root, val[1], point_range)
+    return compare_on_frames(train, val, voxel_size, point_range, encoders, seeds, iters,
+                             batch_size, lr, freeze_encoder, device, encoder_lr_mult, log)
+
+
+def compare_on_frames(train, val, voxel_size, point_range, encoders, seeds=(0, 1, 2), iters=150,
+                      batch_size=2, lr=3e-3, freeze_encoder=False, device='cpu',
+                      encoder_lr_mult=1.0, log=print):
+    """Fine-tune one detector per (encoder, seed) on the labelled frames ``train`` and score it
+    on ``val``, every encoder with the same budget, frame order and head initialisation for a
+    given seed.
 
     Args:
         encoders: name -> encoder state dict, or None for a random initialisation.
-        val: (root, split) of the frames to score on; an empty root means ``root``. A separately
-            generated set gives more held-out frames than the pretraining set's ``val``.
         device: where the detectors train; 'cuda' runs spconv's own kernels. Each detector is
             initialised on the CPU from its seed, so the starting weights do not depend on it.
 
     Returns:
-        ``{name: {'ap': [per-seed detection_ap], 'loss': [per-seed loss curves], 'seconds': s}}``.
+        as :func:`compare_transfer`.
     """
-    train = load_labelled_frames(root, 'train', point_range, limit=labelled_frames)
-    val = load_labelled_frames(val[0] or root, val[1], point_range)
     log(f'fine-tuning on {len(train)} labelled frames ({sum(len(f.boxes) for f in train)} boxes),'
         f' evaluating on {len(val)} ({sum(len(f.boxes) for f in val)} boxes); {iters} iterations '
         f'x batch {batch_size}, seeds {list(seeds)}')
     results = {}
     for name, state in encoders.items():
-        runs = results[name] = dict(ap=[], loss=[], seconds=0.0)
+        runs = results[name] = dict(ap=[], loss=[], seconds=0.0, frames=[f.name for f in train])
         for seed in seeds:
             torch.manual_seed(seed)
             detector = VoxelCenterDetector(voxel_size, point_range)
@@ -307,10 +329,8 @@ def transfer_table(results):
              '|---|---|' + '---:|' * len(names)]
     for metric in ('bev', '3d'):
         for cls in first[metric]:
-            cells = []
-            for name in names:
-                m, s = mean_and_spread([ap[metric][cls] for ap in results[name]['ap']])
-                cells.append('n/a' if math.isnan(m) else f'{m:.1f} ± {s:.1f}')
+            cells = [spread_text([ap[metric][cls] for ap in results[name]['ap']])
+                     for name in names]
             lines.append(f'| {metric.upper()} AP R40 | {cls} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -327,12 +347,25 @@ def paired_gains(results, metric='bev', cls='mAP'):
         baseline = f'{group}: scratch' if group else 'scratch'
         if encoder == 'scratch' or baseline not in results:
             continue
-        diff = [ap[metric][cls] - base[metric][cls]
-                for ap, base in zip(runs['ap'], results[baseline]['ap'])]
-        m, s = mean_and_spread(diff)
-        lines.append(f'{name} - {baseline}, {metric.upper()} {cls}: {m:+.1f} ± {s:.1f} '
-                     f'(better in {sum(d > 0 for d in diff)} of {len(diff)} seeds)')
+        diff = paired_differences(runs, results[baseline], metric, cls)
+        lines.append(f'{name} - {baseline}, {metric.upper()} {cls}: {gain_text(diff)}')
     return '\n'.join(lines)
+
+
+def paired_differences(runs, baseline, metric='bev', cls='mAP'):
+    """Per seed, the AP of ``runs`` minus that of ``baseline`` (two encoders' entries of a
+    :func:`compare_on_frames` result, trained on the same seeds)."""
+    return [ap[metric][cls] - base[metric][cls] for ap, base in zip(runs['ap'], baseline['ap'])]
+
+
+def gain_text(differences):
+    """``'+1.0 ± 2.0 (better in 2 of 3 seeds)'``: mean ± std of paired differences and how many
+    are positive, out of the seeds where the class has ground truth."""
+    m, s = mean_and_spread(differences)
+    if math.isnan(m):
+        return 'n/a'
+    scored = [d for d in differences if not math.isnan(d)]
+    return f'{m:+.1f} ± {s:.1f} (better in {sum(d > 0 for d in scored)} of {len(scored)} seeds)'
 
 
 def plot_finetune_losses(results, path):
