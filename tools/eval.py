@@ -8,7 +8,9 @@ frozen features), on the config's own labelled images; prints the top-1 accuracy
 LiDAR encoders (a config whose encoder is a ``VoxelBackBone8x``: SimIPU): ``det3d``, chosen
 automatically, fine-tunes the in-suite 3D detector from the checkpoint's point encoder on the
 first labelled frames of the config's ``data_root`` (``train`` split) on its voxel grid, scores
-it on the ``val`` split and prints BEV / 3D AP per class (mean ± std over seeds).
+it on the ``val`` split and prints BEV / 3D AP per class (mean ± std over seeds), then the
+command of the label-efficiency curve of the same checkpoint (``benchmarks/transfer_det3d.py
+--label-shares``: 5 / 10 / 20 / 100% of a 600-frame set, both fine-tuning modes).
 Video encoders (``configs/video/``): ``video``, chosen automatically, on the config's
 ``plain_train_dataset`` / ``test_dataset`` (N uniform clips a video): retrieval recall@k of test
 videos against train videos, linear probes on clip and on video-mean features, and the encoder
@@ -24,6 +26,7 @@ config's ``work_dir`` when it sets one)."""
 import argparse
 import json
 import os.path as osp
+import shlex
 
 import torch
 
@@ -148,6 +151,11 @@ def detect(cfg, args, checkpoint: str | None) -> dict:
                                  args.frozen_encoder, args.device)
     table = transfer_table(results)
     print(f'\n{table}\n\nmean ± std over {args.seeds} seed(s)')
+    pretrained = [] if checkpoint is None else ['--pretrained', checkpoint]
+    print('label-efficiency curve (data and GPU commands: its --help): ' + shlex.join([
+        'python', 'benchmarks/transfer_det3d.py', '--config', args.config, *pretrained,
+        '--data-root', 'data/synthetic_kitti_600', '--label-shares', '5', '10', '20', '100',
+        '--both-modes']))
     (runs,) = results.values()
     summary = {}
     for metric in ('bev', '3d'):

@@ -1,6 +1,7 @@
 """The label-efficiency curve of the detection probe (mm_ssl.evaluation.det3d.curve) and its
 command (benchmarks/transfer_det3d.py --label-shares): nested labelled subsets shared by every
 encoder, runs that differ only in the encoder, paired gains and the written table and plot."""
+import importlib.util
 import json
 import math
 import sys
@@ -128,3 +129,21 @@ def test_command_refuses_a_share_over_100(tmp_path, capsys):
         transfer_main(['--label-shares', '5', '150', '--out', str(tmp_path / 'curve')])
     assert exit_info.value.code == 2 and '150 is over 100' in capsys.readouterr().err
     assert not (tmp_path / 'curve').exists()
+
+
+def test_eval_det3d_prints_the_curve_command_of_its_checkpoint(synthetic_kitti, tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location('eval_tool', f'{ROOT}/tools/eval.py')
+    eval_tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(eval_tool)
+    config = 'configs/simipu/simipu_voxelnet-r18_1xb2-cpu-demo_synthetic-kitti.py'
+    eval_tool.main([config, 'random', '--seeds', '1', '--iters', '1', '--labelled-frames', '1',
+                    '--device', 'cpu', '--out', str(tmp_path / 'random.json'), '--cfg-options',
+                    f'train_dataloader.dataset.data_root={synthetic_kitti}'])
+    line, = [x for x in capsys.readouterr().out.splitlines() if 'label-efficiency' in x]
+    command = line[line.index('python '):].split()
+    # the curve of the same grid, scratch alone for the random encoder (a checkpoint adds
+    # --pretrained CKPT)
+    assert command[:4] == ['python', 'benchmarks/transfer_det3d.py', '--config', config]
+    assert '--pretrained' not in command
+    assert ' '.join(command[4:]) == ('--data-root data/synthetic_kitti_600 --label-shares 5 10 '
+                                     '20 100 --both-modes')
