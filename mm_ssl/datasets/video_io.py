@@ -26,7 +26,8 @@ Which timestamp identifies a frame:
   (packets of a few bytes: frames DivX / XviD dropped) show no frame; pts may be missing or
   repeated. The reader decodes the whole file once on opening, with each packet's pts set to
   its dts, and numbers the frames in the order they come out; a decoded frame's pts then names
-  its packet, after any seek.
+  its packet, after any seek. MPEG-4 Part 2 without B-VOPs shows its frames in decode order,
+  so there only the GOPs that hold an N-VOP-sized packet are decoded.
 - sequential, where the dts do not tell the frames apart either: every read counts the frames
   from the start of the file.
 
@@ -211,16 +212,16 @@ class VideoReader:
     def _probe(self):
         """Frame table from one demux pass (and a decode where the packets cannot tell)."""
         try:
-            # (pts, keyframe, shown, bytes): packets an edit list hides still decode, and a
-            # hidden keyframe starts the decoding of the shown frames after it
-            packets = [(p.pts, p.is_keyframe, not p.is_discard, p.size)
+            # (pts, keyframe, shown, bytes, dts): packets an edit list hides still decode, and
+            # a hidden keyframe starts the decoding of the shown frames after it
+            packets = [(p.pts, p.is_keyframe, not p.is_discard, p.size, p.dts)
                        for p in self._container.demux(self._stream) if p.size]
         except _DECODE_ERRORS as exc:
             raise video_error(self.path, 'unreadable',
                               f'corrupt or truncated video stream ({exc})') from exc
         if not packets:
             raise video_error(self.path, 'unreadable', 'video stream holds no frames')
-        pts = [p for p, _, shown, _ in packets if shown]
+        pts = [p for p, _, shown, _, _ in packets if shown]
         timed = [p for p in pts if p is not None]
         may_lose, stop = self._first_gop_may_lose_frames(packets)
         named = len(set(timed)) == len(timed) and (
@@ -229,11 +230,14 @@ class VideoReader:
                    and self._stream.codec_context.has_b_frames
                    and all(a < b for a, b in zip(timed, timed[1:])))  # pts in decode order
         placeholders = self._stream.codec_context.name == 'mpeg4' and packets and min(
-            size for _, _, _, size in packets) <= _NOT_CODED_BYTES
+            size for _, _, _, size, _ in packets) <= _NOT_CODED_BYTES
+        if placeholders and named and not self._stream.codec_context.has_b_frames:
+            self._learn_frames_of_placeholder_gops(packets)
+            return
         if not named or derived or placeholders:
             self._learn_frames()
             return
-        self._set_frames(sorted(timed), [p for p, key, shown, _ in packets
+        self._set_frames(sorted(timed), [p for p, key, shown, _, _ in packets
                                          if key and shown and p is not None], 'pts')
         if may_lose:
             self._check_first_gop(None if stop is None else packets[stop][0])
@@ -244,12 +248,12 @@ class VideoReader:
         first keyframe, or leading pictures of it (after it in decode order, before it in pts,
         or without pts); and the position of the keyframe packet that ends the pictures at risk
         (None: the end of the file)."""
-        keys = [i for i, (_, key, _, _) in enumerate(packets) if key]
+        keys = [i for i, (_, key, _, _, _) in enumerate(packets) if key]
         if not packets[0][1]:
             return True, keys[0] if keys else None
         first, stop = packets[0][0], keys[1] if len(keys) > 1 else None
         return any(shown and (pts is None or first is None or pts < first)
-                   for pts, _, shown, _ in packets[1:stop]), stop
+                   for pts, _, shown, _, _ in packets[1:stop]), stop
 
     def _untimed_pictures_lead(self, packets, stop):
         """Whether the shown packets without pts are all pictures that the first GOP's check
@@ -258,7 +262,7 @@ class VideoReader:
         ``stop`` in decode order, in a codec where that means before it in output order."""
         return (stop is not None and self._stream.codec_context.name in _IRAP_KEYFRAME_CODECS
                 and packets[stop][0] is not None
-                and None not in [pts for pts, _, shown, _ in packets[stop:] if shown])
+                and None not in [pts for pts, _, shown, _, _ in packets[stop:] if shown])
 
     def _check_first_gop(self, stop):
         """Decode the frames before pts ``stop`` (None: all) to learn which of them the decoder
@@ -288,19 +292,54 @@ class VideoReader:
         else:
             self._set_frames(order, keys, 'dts')
 
-    def _decode_by_dts(self):
-        """pts of the frames a decode from the start shows, in order, with each packet's pts
-        set to its dts first, and the dts of the keyframe packets."""
-        self._rewind()
+    def _learn_frames_of_placeholder_gops(self, packets):
+        """Low-delay MPEG-4 Part 2 (no B-VOPs) with packets of N-VOP size: every packet of a GOP
+        without one shows its frame, in decode order (what the pts numbering takes of any such
+        file without them), so only the GOPs that hold one, and frames before the first
+        keyframe, are decoded to see which of their packets show a frame. Frames are named by
+        dts, as :meth:`_learn_frames` names them, which this falls back to when that fails."""
+        dts = [d for *_, d in packets]
+        if (None in dts or any(a >= b for a, b in zip(dts, dts[1:]))
+                or not all(shown for _, _, shown, _, _ in packets)):
+            self._learn_frames()
+            return
+        starts = sorted({0} | {i for i, (_, key, *_) in enumerate(packets) if key})
+        frames = []
+        for start, end in zip(starts, starts[1:] + [len(packets)]):
+            if packets[start][1] and min(size for _, _, _, size, _ in
+                                         packets[start:end]) > _NOT_CODED_BYTES:
+                frames += dts[start:end]
+                continue
+            shown, _ = self._decode_by_dts(dts[start] if start else None,
+                                           dts[end] if end < len(packets) else None)
+            if (shown != sorted(set(shown)) or not set(shown) <= set(dts[start:end])
+                    or start and shown[:1] != [dts[start]]):
+                self._learn_frames()  # the seek landed elsewhere, or frames came out of order
+                return
+            frames += shown
+        self._set_frames(frames, [dts[i] for i in starts if packets[i][1]], 'dts')
+
+    def _decode_by_dts(self, start=None, stop=None):
+        """pts of the frames a decode shows, in order, with each packet's pts set to its dts
+        first, and the dts of the keyframe packets: from the first packet, or from a seek to
+        the keyframe of dts ``start``; up to the frame of dts ``stop`` (None: the end)."""
+        if start is None:
+            self._rewind()
+        else:
+            self._container.seek(start, backward=True, any_frame=False, stream=self._stream)
+            self.seeks += 1
+        frames, keys = [], []
         try:
-            frames, keys = [], []
             for packet in self._container.demux(self._stream):
                 if packet.size:
                     packet.pts = packet.dts
                 if packet.is_keyframe:
                     keys.append(packet.dts)
-                frames += [frame.pts for frame in packet.decode()]
-            self.decoded += len(frames)
+                for frame in packet.decode():
+                    self.decoded += 1
+                    if stop is not None and frame.pts is not None and frame.pts >= stop:
+                        return frames, keys
+                    frames.append(frame.pts)
             return frames, keys
         except _DECODE_ERRORS as exc:
             raise video_error(self.path, 'unreadable', f'cannot decode frames ({exc})') from exc

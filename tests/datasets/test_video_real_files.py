@@ -216,3 +216,16 @@ def test_later_readers_reuse_the_probed_frame_table_until_the_file_changes(frame
         assert reader.num_frames == len(replaced) == len(reference) - 2
         indices = np.random.default_rng(5).integers(0, len(replaced), 12)
         np.testing.assert_array_equal(reader.read_frames(indices), replaced[indices])
+
+
+def test_n_vops_are_found_by_decoding_only_their_gops(frames, tmp_path):
+    """MPEG-4 ASP in AVI with two N-VOPs (in the second and third GOPs): the probe decodes
+    those two GOPs, not the file, and the frames it numbers are those a sequential decode
+    shows."""
+    path = tmp_path / 'dropped.avi'
+    write_file_kind(path, frames, 'mpeg4_avi_dropped', gop=GOP)
+    reference = sequential_decode(path)
+    with VideoReader(path) as reader:
+        assert reader.num_frames == len(reference) == FRAMES - 2
+        assert reader.decoded <= 2 * (GOP + 1)  # each GOP and the next keyframe
+        np.testing.assert_array_equal(reader.read_frames(range(len(reference))), reference)
