@@ -50,7 +50,7 @@ def test_every_encoder_trains_on_the_same_frames_seed_for_seed(synthetic_kitti):
     assert len(train) == 2
     curves = label_efficiency(synthetic_kitti, VOXEL, RANGE,
                               {'scratch': None, 'copy': copy, 'other': other}, shares=(50, 100),
-                              seeds=(0,), iters=3, modes=('full', 'frozen'), log=quiet)
+                              seeds=(0,), iters=2, modes=('full', 'frozen'), log=quiet)
     assert list(curves) == ['full', 'frozen']
     assert all(list(curve) == [50, 100] for curve in curves.values())
     for curve in curves.values():
@@ -122,6 +122,20 @@ def test_command_writes_tables_plot_and_per_seed_results(synthetic_kitti, tmp_pa
     runs = saved['curves']['frozen']['100.0']['scratch']
     assert len(runs['ap']) == 2 and len(runs['loss'][0]) == 1
     assert saved['paired_gains']['frozen encoder, BEV AP R40 mAP'] == {}   # scratch alone
+
+
+def test_command_without_shares_runs_both_modes(synthetic_kitti, tmp_path, capsys):
+    config = tmp_path / 'grid.py'
+    config.write_text(f'model = dict(data_preprocessor=dict(voxel_size={VOXEL}, '
+                      f'point_range={RANGE}))\n')
+    results = transfer_main(['--config', str(config), '--data-root', str(synthetic_kitti),
+                             '--labelled-frames', '1', '--seeds', '1', '--iters', '1',
+                             '--both-modes', '--device', 'cpu', '--out', str(tmp_path / 'cmp')])
+    assert list(results) == ['scratch', 'frozen encoder: scratch']
+    first = (synthetic_kitti / 'ImageSets/train.txt').read_text().split()[:1]
+    assert all(runs['frames'] == first for runs in results.values())
+    assert '| metric | class | scratch | frozen encoder: scratch |' in capsys.readouterr().out
+    assert (tmp_path / 'cmp/losses.png').is_file() and (tmp_path / 'cmp/results.json').is_file()
 
 
 def test_command_refuses_a_share_over_100(tmp_path, capsys):
