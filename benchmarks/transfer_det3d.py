@@ -38,10 +38,9 @@ frames of 5%); one NAME=CKPT per pretrained encoder:
 Not run on a GPU yet. On a CPU (a shared 2-core machine, 1 thread) a full fine-tuning
 iteration takes 1.6 s, a head-only one (--frozen-encoder) 0.76 s, and every run adds 0.25-0.35 s
 per labelled frame for BN statistics (and the frozen features: 2.4 GB for 450 frames on this
-grid) and 0.5 min of evaluation. 260
-iterations from scratch on the 450 frames (11 min) reached BEV AP car 51.2, pedestrian 34.5,
-cyclist 19.1 (mAP 34.9; 3D mAP 13.5), one seed. That budget is the reduced CPU curve, about
-33 min per encoder and seed (3.3 h for scratch and one encoder):
+grid) and 0.5 min of evaluation. 260 iterations from scratch on the 450 frames (11 min) reached
+BEV AP car 51.2, pedestrian 34.5, cyclist 19.1 (mAP 34.9; 3D mAP 13.5), one seed. That budget
+is the reduced CPU curve, about 33 min per encoder and seed (3.3 h for scratch and one encoder):
 
     python benchmarks/transfer_det3d.py --data-root data/synthetic_kitti_600 \
         --label-shares 5 10 20 100 --seeds 3 --iters 260 --device cpu \
