@@ -56,7 +56,7 @@ def superpixel_info_nce(point_feats: torch.Tensor, point_superpixel: torch.Tenso
         >>> loss = superpixel_info_nce(points, point_ids, pixels.flatten(0, 2),
         ...                            pixel_ids.flatten(), temperature=0.07)
     """
-    num = int(max(point_superpixel.max(), pixel_superpixel.max())) + 1
+    num = int(torch.cat([point_superpixel, pixel_superpixel]).max()) + 1
     point_mean, point_count = superpixel_pool(F.normalize(point_feats, dim=1), point_superpixel,
                                               num)
     pixel_mean, pixel_count = superpixel_pool(F.normalize(pixel_feats, dim=1), pixel_superpixel,

@@ -17,9 +17,9 @@ class OccupancyDecoder(nn.Module):
 
     The paper decodes to the full input grid (41 x 1600 x 1408 cells for KITTI, three
     transposed convs after ``conv_out``); here the output is ``out_stride`` times coarser per
-    axis (stride 4: 10 x 400 x 352 cells for KITTI, 16x fewer), which keeps the dense
-    volume small enough to train on a CPU while the target still separates objects a metre
-    apart at KITTI's 0.05 m voxels.
+    axis (stride 4: 10 x 400 x 352 cells for KITTI, about 65x fewer), which keeps the dense
+    volume small enough to train on a CPU while the target still separates objects 0.2 m
+    apart (0.4 m in height) at KITTI's 0.05 x 0.05 x 0.1 m voxels.
 
     Args:
         in_dim: channels of the encoder map (64 for ``VoxelBackBone8x``'s ``x_conv4``).
