@@ -21,6 +21,7 @@ RECIPES = dict(kitti='configs/point_contrast/pointcontrast_voxelnet_8xb4-20k_kit
 
 def model_and_batch(cfg):
     init_default_scope('mm_ssl')
+    cfg.train_dataloader.sampler.seed = 0     # the same frames and views in every run
     torch.manual_seed(0)
     loader = Runner.build_dataloader(cfg.train_dataloader)
     model = MODELS.build(cfg.model).train()
