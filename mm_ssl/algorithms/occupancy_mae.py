@@ -1,8 +1,8 @@
-import spconv.pytorch as spconv
 import torch
 
 from mm_ssl.errors import ConfigError
 from mm_ssl.losses.occupancy import occupancy_targets
+from mm_ssl.models.encoders.voxel_backbone import encoder_layer, sparse_input
 from mm_ssl.registry import MODELS
 
 from .base import BaseSSL
@@ -74,6 +74,8 @@ class OccupancyMAE(BaseSSL):
             ``in_stride`` filled in from the encoder).
         mask_ratios, range_bounds: see :func:`range_aware_mask`.
         loss: :class:`~mm_ssl.losses.OccupancyLoss` config.
+        decode_layer: the encoder map the decoder reads, one of ``x_conv1`` .. ``x_conv4``
+            (the same stride on every axis).
     """
 
     def __init__(self, encoder: dict, decoder: dict, data_preprocessor: dict,
@@ -96,10 +98,8 @@ class OccupancyMAE(BaseSSL):
         batch_size = len(inputs['points_a'])
         keep = range_aware_mask(coords, self.encoder.voxel_size, self.encoder.point_range,
                                 self.mask_ratios, self.range_bounds)
-        visible = spconv.SparseConvTensor(feats[keep], coords[keep], self.encoder.sparse_shape,
-                                          batch_size)
-        out = self.encoder(visible)['multi_scale_3d_features'][self.decode_layer]
-        logits = self.decoder(out)
+        visible = sparse_input(self.encoder, (feats[keep], coords[keep]), batch_size)
+        logits = self.decoder(encoder_layer(self.encoder(visible), self.decode_layer))
         if any(got < want for got, want in zip(logits.shape[1:], self.target_shape)):
             raise ConfigError(
                 f'OccupancyMAE: the decoder gives {tuple(logits.shape[1:])} cells, fewer than '

@@ -11,7 +11,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from conftest import ROOT, load_script
+from conftest import ROOT, lidar_config_on_frames, load_script
 from mm_ssl.errors import CheckpointError
 from mm_ssl.losses import superpixel_info_nce
 from mm_ssl.models.encoders import ResNet, VoxelBackBone8x
@@ -19,7 +19,9 @@ from mm_ssl.registry import MODELS
 from mm_ssl.transforms import ImageResizeFlip, SLICSuperpixels
 from skimage.segmentation import slic
 
-CONFIG = f'{ROOT}/configs/slidr/slidr_voxelnet-r18_1xb2-cpu-demo_synthetic-kitti.py'
+CONFIG = 'configs/slidr/slidr_voxelnet-r18_1xb2-cpu-demo_synthetic-kitti.py'
+RECIPES = dict(kitti='configs/slidr/slidr_voxelnet-r50_8xb4-50e_kitti.py',
+               waymo='configs/slidr/slidr_voxelnet-r50_8xb4-50e_waymo.py')
 
 
 def square_image():
@@ -72,11 +74,8 @@ def save_checkpoint(path, state):
 
 
 def slidr_on(root, image_checkpoint, num_points):
-    cfg = Config.fromfile(CONFIG)
+    cfg = lidar_config_on_frames(CONFIG, root, num_points)
     cfg.model.image_checkpoint = image_checkpoint
-    cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
-    cfg.train_dataloader.dataset.update(data_root=str(root), num_points=num_points,
-                                        ann_file='kitti_infos_trainval.pkl')
     cfg.train_dataloader.dataset.pipeline[0].scale_range = (320, 96)   # a quick CPU test
     return cfg
 
@@ -96,7 +95,7 @@ def image_checkpoint(tmp_path):
 
 def test_image_encoder_is_read_from_image_and_simipu_checkpoints(tmp_path, image_checkpoint):
     init_default_scope('mm_ssl')
-    cfg = Config.fromfile(CONFIG)
+    cfg = Config.fromfile(f'{ROOT}/{CONFIG}')
     image_state = torch.load(image_checkpoint)['state_dict']
     # SimIPU keeps the image branch as image_encoder. and its point encoder as encoder.
     simipu = {k.replace('encoder.', 'image_encoder.', 1): v for k, v in image_state.items()}
@@ -110,7 +109,7 @@ def test_image_encoder_is_read_from_image_and_simipu_checkpoints(tmp_path, image
 
 def test_a_checkpoint_without_an_image_encoder_is_refused_by_name(tmp_path):
     init_default_scope('mm_ssl')
-    cfg = Config.fromfile(CONFIG)
+    cfg = Config.fromfile(f'{ROOT}/{CONFIG}')
     lidar_only = save_checkpoint(tmp_path / 'occupancy_mae.pth', {
         f'encoder.{k}': v for k, v in VoxelBackBone8x().state_dict().items()})
     with pytest.raises(CheckpointError, match='no image encoder') as error:
@@ -209,6 +208,32 @@ def test_slidr_configs_share_one_grid_and_superpixel_the_final_image(path):
     pipeline = [t.type for t in cfg.train_dataloader.dataset.pipeline]
     assert pipeline == ['ImageResizeFlip', 'SLICSuperpixels']
     assert cfg.model.loss.temperature == 0.07
+
+
+@pytest.mark.parametrize('dataset', ['kitti', 'waymo'])
+def test_real_data_recipes_take_a_step_on_trees_of_their_layout(dataset, request, tmp_path):
+    """Each recipe's reader, image size, superpixels, grid and ResNet-50 on the synthetic frames
+    written in its layout (one frame): superpixels cover the resized image, and the loss and
+    the gradient on every input channel of the point encoder are finite."""
+    init_default_scope('mm_ssl')
+    root = request.getfixturevalue(f'synthetic_{dataset}')
+    resnet50 = save_checkpoint(tmp_path / 'r50.pth', {
+        f'encoder.{k}': v for k, v in ResNet(depth=50).state_dict().items()})
+    cfg = lidar_config_on_frames(RECIPES[dataset], root, num_points=1024)
+    cfg.model.image_checkpoint = resnet50
+    cfg.train_dataloader.update(batch_size=1)
+    cfg.train_dataloader.dataset.ann_file = f'{dataset}_infos_trainval.pkl'
+    model, inputs = one_batch(cfg)
+    (h, w), scale = inputs['valid_hw'][0], cfg.train_dataloader.dataset.pipeline[0].scale_range
+    assert max(h, w) == max(scale) or min(h, w) == min(scale)
+    superpixels = inputs['superpixels'][0]
+    assert (superpixels[:h, :w] >= 0).all() and superpixels.shape == inputs['images'].shape[-2:]
+    assert inputs['points_a'][0].shape[1] == cfg.model.encoder.in_channels
+    loss = model(inputs, mode='loss')['loss_superpixel']
+    loss.backward()
+    assert torch.isfinite(loss)
+    grad = model.encoder.conv_input[0].weight.grad
+    assert (grad.abs().sum((0, 1, 2, 3)) > 0).all()
 
 
 def test_config_trains_through_the_runner_and_exports_to_openpcdet(synthetic_kitti, tmp_path,
