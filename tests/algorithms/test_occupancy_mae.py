@@ -32,12 +32,12 @@ def synthetic_cloud(seed, n=40000):
     return torch.stack([r * a.cos(), r * a.sin(), z, torch.rand(n, generator=g)], 1)
 
 
-def band_of(coords, bounds):
+def band_of(coords, bounds, voxel_size=KITTI_VOXEL, point_range=KITTI_RANGE):
     """Band of each voxel by a per-voxel loop over its centre's bird's-eye distance."""
     bands = []
     for _, _, y, x in coords.tolist():
-        cx = KITTI_RANGE[0] + (x + 0.5) * KITTI_VOXEL[0]
-        cy = KITTI_RANGE[1] + (y + 0.5) * KITTI_VOXEL[1]
+        cx = point_range[0] + (x + 0.5) * voxel_size[0]
+        cy = point_range[1] + (y + 0.5) * voxel_size[1]
         d = math.hypot(cx, cy)
         bands.append(sum(d > b for b in bounds))
     return torch.tensor(bands)
@@ -101,18 +101,24 @@ def test_occupancy_mae_fits_one_batch_of_synthetic_frames(synthetic_kitti):
 
 
 def test_the_encoder_sees_only_the_visible_voxels(synthetic_kitti):
-    """With every voxel masked but one per band the encoder's input is those few voxels: its
-    first layer's output has as many rows (the target still holds every voxel)."""
+    """The encoder's input holds exactly the voxels the masking keeps: its SubM stem's output
+    has sum over frames and bands of round((1 - ratio) n) rows, the bands counted by a loop."""
     init_default_scope('mm_ssl')
     cfg = lidar_config_on_frames(CONFIG, synthetic_kitti, num_points=2048)
-    cfg.model.mask_ratios = (1.0, 1.0, 1.0)
+    ratios = (0.5, 0.25, 0.0)
+    cfg.model.mask_ratios = ratios
     batch = next(iter(Runner.build_dataloader(cfg.train_dataloader)))
     model = MODELS.build(cfg.model).train()
     inputs = model.data_preprocessor(batch, True)['inputs']
+    coords = inputs['voxels_a'][1]
+    band = band_of(coords, (30.0, 50.0), cfg.voxel_size, cfg.point_range)
+    expected = sum(round((1 - ratio) * int(((coords[:, 0] == f) & (band == k)).sum()))
+                   for f in range(len(inputs['points_a'])) for k, ratio in enumerate(ratios))
     rows = []
     model.encoder.conv_input.register_forward_hook(lambda m, i, o: rows.append(len(o.features)))
     losses = model(inputs, mode='loss')
-    assert rows == [0] and torch.isfinite(losses['loss_occupancy'])
+    assert rows == [expected] and 0 < expected < len(coords)
+    assert torch.isfinite(losses['loss_occupancy'])
 
 
 @pytest.mark.parametrize('path', sorted(glob.glob(f'{ROOT}/configs/occupancy_mae/*.py')))
