@@ -121,6 +121,9 @@ class SLidR(BaseSSL):
                              align_corners=False)
 
     def compute_loss(self, inputs: dict) -> tuple[dict, None]:
+        if 'superpixels' not in inputs:
+            raise ConfigError("SLidR: the samples carry no superpixels: end the pipeline with "
+                              "dict(type='SLICSuperpixels'), after the image transforms")
         feats, valid = voxel_point_features(self.encoder, inputs['voxels_a'], inputs['points_a'],
                                             self.point_layer)
         superpixels = batch_superpixel_ids(inputs['superpixels'])            # (B, H, W)

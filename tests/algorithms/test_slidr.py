@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from conftest import ROOT, lidar_config_on_frames, load_script
-from mm_ssl.errors import CheckpointError
+from mm_ssl.errors import CheckpointError, ConfigError
 from mm_ssl.losses import superpixel_info_nce
 from mm_ssl.models.encoders import ResNet, VoxelBackBone8x
 from mm_ssl.registry import MODELS
@@ -91,6 +91,15 @@ def image_checkpoint(tmp_path):
             tensor = tensor + 0.1 * torch.rand_like(tensor)
         state[f'encoder.{key}'] = tensor
     return save_checkpoint(tmp_path / 'image.pth', state)
+
+
+def test_a_pipeline_without_superpixels_is_a_config_error(synthetic_kitti, image_checkpoint):
+    init_default_scope('mm_ssl')
+    cfg = slidr_on(synthetic_kitti, image_checkpoint, num_points=512)
+    cfg.train_dataloader.dataset.pipeline.pop()
+    model, inputs = one_batch(cfg)
+    with pytest.raises(ConfigError, match="dict\\(type='SLICSuperpixels'\\)"):
+        model(inputs, mode='loss')
 
 
 def test_image_encoder_is_read_from_image_and_simipu_checkpoints(tmp_path, image_checkpoint):
