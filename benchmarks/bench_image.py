@@ -96,7 +96,10 @@ def bench_train_step(batch=64, size=32, repeats=3, device='cpu'):
 
 def print_table(rows, title):
     cols = list(rows[0])
-    fmt = lambda v: f'{v:,.1f}' if isinstance(v, float) else str(v)
+
+    def fmt(v):
+        return f'{v:,.1f}' if isinstance(v, float) else str(v)
+
     cells = [[fmt(r[c]) for c in cols] for r in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
     print(f'\n{title}')

@@ -126,7 +126,8 @@ def main(repeats=7, n_az=270, seed=0):
     # a SimIPU step runs the encoder forward+backward on two views, plus the image branch
     step_ms = 2 * ours_fb + match_ms
     print(f'\nHungarian matching of 1024 + 1024 re-sampled points (scipy linear_sum_assignment, '
-          f'0.5 m gate, {pairs} pairs kept): {match_ms:.1f} ms = {100 * match_ms / step_ms:.1f}% of '
+          f'0.5 m gate, {pairs} pairs kept): {match_ms:.1f} ms = '
+          f'{100 * match_ms / step_ms:.1f}% of '
           f'a point-branch step (2 views x forward+backward + matching = {step_ms:.0f} ms; the '
           'image branch makes the real share smaller)')
     vox_ms = ms[('voxelize', 2, 'points')][0]

@@ -10,7 +10,7 @@ import torch
 
 from mm_ssl.engine.cli import exit_on_error, load_config
 from mm_ssl.evaluation.det3d import (VoxelCenterDetector, finetune,
-                                              load_labelled_frames)
+                                     load_labelled_frames)
 from transfer_det3d import finetune_parser, starting_encoders
 
 

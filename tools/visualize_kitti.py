@@ -32,8 +32,8 @@ OTHER_COLOUR = 'tab:gray'
 def label_box(label):
     """A label dict of :func:`kitti_io.read_label` as a camera box ``(x, y, z, l, h, w, ry)``;
     the file holds dimensions as (h, w, l)."""
-    h, w, l = label['dimensions']
-    return np.array([*label['location'], l, h, w, label['rotation_y']])
+    h, w, length = label['dimensions']
+    return np.array([*label['location'], length, h, w, label['rotation_y']])
 
 
 def bev_box_corners(label, lidar2cam):
@@ -42,8 +42,8 @@ def bev_box_corners(label, lidar2cam):
     Shape:
         returns (4, 2) float64, (x, y) per corner.
     """
-    x, y, _, l, w, _, yaw = kitti_io.camera_box_to_lidar(label_box(label), lidar2cam)[0]
-    local = np.array([[l, w], [-l, w], [-l, -w], [l, -w]]) / 2
+    x, y, _, length, w, _, yaw = kitti_io.camera_box_to_lidar(label_box(label), lidar2cam)[0]
+    local = np.array([[length, w], [-length, w], [-length, -w], [length, -w]]) / 2
     rot = np.array([[np.cos(yaw), -np.sin(yaw)], [np.sin(yaw), np.cos(yaw)]])
     return local @ rot.T + [x, y]
 

@@ -50,7 +50,8 @@ class KNNValLoop(BaseLoop):
     augmentation) are the bank, the val dataloader's images the queries. Reports ``knn_top1``
     through mmengine's hooks, so it reaches the console, TensorBoard and the scalars log.
 
-    Config: ``val_cfg = dict(type='KNNValLoop', memory_dataloader=dict(...), k=200, temperature=0.07)``
+    Config:
+    ``val_cfg = dict(type='KNNValLoop', memory_dataloader=dict(...), k=200, temperature=0.07)``
     """
 
     def __init__(self, runner, dataloader, memory_dataloader, k: int = 200,

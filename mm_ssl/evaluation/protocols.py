@@ -21,8 +21,9 @@ from .video import evaluate_video, finetune
 def supported_protocols(cfg) -> tuple[str, ...]:
     """The protocols that apply to ``cfg``: ``det3d`` for a model whose encoder is a point
     encoder (a ``VoxelBackBone8x``: SimIPU, LiDAR), ``video`` for a model of clips whose config
-    lists its evaluation videos (``plain_train_dataset`` and ``test_dataset``), ``knn`` and ``linear`` for one whose config lists its labelled training
-    images (``val_cfg.memory_dataloader``), none otherwise (the video configs)."""
+    lists its evaluation videos (``plain_train_dataset`` and ``test_dataset``), ``knn`` and
+    ``linear`` for one whose config lists its labelled training images
+    (``val_cfg.memory_dataloader``), none otherwise (the video configs)."""
     if (cfg.model.get('encoder') or {}).get('type') in POINT_ENCODERS:
         return ('det3d',)
     if cfg.get('plain_train_dataset') and cfg.get('test_dataset') and \

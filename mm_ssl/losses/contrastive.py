@@ -13,7 +13,8 @@ def info_nce(query: torch.Tensor, key: torch.Tensor, negatives: torch.Tensor | N
 
     .. math::
         \mathcal{L} = -\frac{1}{N}\sum_i \log
-        \frac{\exp(q_i \cdot k_i / \tau)}{\exp(q_i \cdot k_i / \tau) + \sum_{n} \exp(q_i \cdot n / \tau)}
+        \frac{\exp(q_i \cdot k_i / \tau)}
+             {\exp(q_i \cdot k_i / \tau) + \sum_{n} \exp(q_i \cdot n / \tau)}
 
     with every vector L2-normalised. The negatives ``n`` are ``negatives`` (a queue or memory
     bank) when given, else the other keys of the batch — of all ranks when distributed.
@@ -107,7 +108,8 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5,
 
 @MODELS.register_module()
 class InfoNCELoss(nn.Module):
-    """Module form of :func:`info_nce` for configs: ``dict(type='InfoNCELoss', temperature=0.2)``."""
+    """Module form of :func:`info_nce` for configs:
+    ``dict(type='InfoNCELoss', temperature=0.2)``."""
 
     def __init__(self, temperature: float = 0.07, gather_distributed: bool = True):
         super().__init__()

@@ -113,7 +113,7 @@ class _GatherMMScatter(torch.autograd.Function):
         w = weight.reshape(weight.shape[0], -1, weight.shape[-1])  # (C_out, K, C_in)
         gather_side = 1 if inverse else 0
         cpu_kernels().gather_mm_scatter(out, features, w.permute(1, 2, 0).contiguous(),
-                                       *plan.sorted_by(1 - gather_side))
+                                        *plan.sorted_by(1 - gather_side))
         ctx.save_for_backward(features, weight)
         ctx.plan, ctx.gather_side = plan, gather_side
         ctx.mark_dirty(out)
@@ -130,10 +130,10 @@ class _GatherMMScatter(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_f = torch.zeros_like(features)
             cpu_kernels().gather_mm_scatter(grad_f, grad, w.permute(1, 0, 2).contiguous(),
-                                           *plan.sorted_by(side))
+                                            *plan.sorted_by(side))
         if ctx.needs_input_grad[1]:
             dw = cpu_kernels().weight_grad(features, grad, plan.rows[1 - side], plan.rows[side],
-                                          plan.offset_start, plan.active, plan.num_offsets)
+                                           plan.offset_start, plan.active, plan.num_offsets)
             grad_w = dw.permute(2, 0, 1).reshape(weight.shape)  # (K, C_in, C_out) -> spconv's
         return grad_f, grad_w, grad, None, None
 

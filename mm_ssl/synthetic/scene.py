@@ -160,8 +160,8 @@ def _slab(o, d, half, margin=0.):
     """
     with np.errstate(divide='ignore', invalid='ignore'):
         inv = 1. / d
-        t1, t2 = (-half[:, None] - margin - o[:, None]) * inv, (half[:, None] + margin
-                                                                  - o[:, None]) * inv
+        t1, t2 = ((-half[:, None] - margin - o[:, None]) * inv,
+                  (half[:, None] + margin - o[:, None]) * inv)
     lo, hi = np.minimum(t1, t2), np.maximum(t1, t2)
     return np.maximum(np.maximum(lo[0], lo[1]), lo[2]), np.minimum(np.minimum(hi[0], hi[1]), hi[2])
 

@@ -41,8 +41,8 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from . import scene as ss
-from mm_ssl.datasets.waymo import (WAYMO_TO_KITTI_CAMERA, column_azimuths, dataset_pb2, decode_frame,
-                    rotation_rpy, write_tfrecord)
+from mm_ssl.datasets.waymo import (WAYMO_TO_KITTI_CAMERA, column_azimuths, dataset_pb2,
+                                   decode_frame, rotation_rpy, write_tfrecord)
 
 __all__ = ['LidarSpec', 'CameraSpec', 'default_lidars', 'default_cameras', 'SyntheticFrame',
            'make_segment', 'write_segment', 'write_segment_v2', 'top_inclinations']

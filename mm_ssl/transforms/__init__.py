@@ -1,7 +1,7 @@
 from .color import lab_to_rgb, rgb_to_lab
 from .multiview import (MultiViewAugment, ViewAugment, adjust_brightness, adjust_contrast,
-                        adjust_hue, adjust_saturation, gaussian_blur, resized_crop, rgb_to_grayscale,
-                        sample_crop_boxes, solarize)
+                        adjust_hue, adjust_saturation, gaussian_blur, resized_crop,
+                        rgb_to_grayscale, sample_crop_boxes, solarize)
 from .points import (GlobalAugment, GlobalAugRecord, ImageResizeFlip, range_filter, sample_points,
                      sparse_shape, voxelize, voxelize_batch)
 from .pretext import (grid_tiles, jigsaw_permutations, min_hamming_distance, region_mask,

@@ -19,12 +19,12 @@ sit at integers (KITTI's convention), so an image of width W covers u in [-0.5, 
 The BEV flip. SimIPU flips the view-B cloud (y -> -y) with p=0.5 and mirrors the image with it.
 Mirroring the cloud about the LiDAR x-z plane is *not* a mirror of the image: the two coincide only
 if the camera centre and optical axis lie in that plane and the principal point is the image's
-middle column, which holds for no KITTI camera (camera 2 sits about 6 cm to the side of the
-LiDAR, its principal point about 10 px off the middle column). So nothing here assumes they correspond: the image mirror
-``u -> W - 1 - u`` is a pixel affine like any other, and the cloud flip is part of the 3D affine
-``T`` of view B; ``lidar2img_b = lidar2img @ T^-1`` maps view-B points back to view A before
-projecting, which is exact for any ``T``. Flipping "with" the cloud therefore only means that the
-same coin decides both; a 2D-3D loss that projects either view with its own matrix is exact.
+middle column, which holds for no KITTI camera (camera 2 sits about 6 cm to the side of the LiDAR,
+its principal point about 10 px off the middle column). So nothing here assumes they correspond: the
+image mirror ``u -> W - 1 - u`` is a pixel affine like any other, and the cloud flip is part of the
+3D affine ``T`` of view B; ``lidar2img_b = lidar2img @ T^-1`` maps view-B points back to view A
+before projecting, which is exact for any ``T``. Flipping "with" the cloud therefore only means that
+the same coin decides both; a 2D-3D loss that projects either view with its own matrix is exact.
 """
 import math
 from dataclasses import dataclass

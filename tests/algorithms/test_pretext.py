@@ -49,7 +49,7 @@ def test_jittered_tiles_stay_inside_their_cells():
         cell_top, cell_left = 1 + 10 * (k // 3), 1 + 10 * (k % 3)
         found = [(dy, dx) for dy, dx in itertools.product(range(3), range(3))
                  if torch.equal(tiles[b, k], x[b, :, cell_top + dy:cell_top + dy + 8,
-                                                    cell_left + dx:cell_left + dx + 8])]
+                                               cell_left + dx:cell_left + dx + 8])]
         assert len(found) == 1
         offsets.add(found[0])
     assert len(offsets) > 1

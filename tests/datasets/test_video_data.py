@@ -21,7 +21,7 @@ from data_prep import make_synthetic_videos as make_videos_script
 from mm_ssl.synthetic.video import write_video_set
 from mm_ssl.datasets import VideoDataset, VideoReader, build_video_index, sample_clip_indices
 from mm_ssl.synthetic.video import (CLASSES, VideoSpec, object_trajectory,
-                                             read_frame_number, render_video)
+                                    read_frame_number, render_video)
 from mm_ssl.datasets.video import read_annotations
 from mm_ssl.errors import DataError
 from mm_ssl.registry import DATASETS
@@ -35,7 +35,7 @@ FRAMES, GOP = 50, 12  # 2 s at 25 fps: keyframes 0, 12, 24, 36, 48
 def video_set(tmp_path_factory):
     root = tmp_path_factory.mktemp('synthetic_videos')
     write_video_set(root, videos=20, seed=1, size=64, seconds=FRAMES / 25, gop=GOP,
-                          stamp=True, verbose=False)
+                    stamp=True, verbose=False)
     return root
 
 

@@ -305,8 +305,8 @@ def test_converter_errors_name_segment_and_frame(segment, tmp_path, capsys):
 
 # ------------------------------------------------------------------------------------ training
 def test_simipu_trains_on_the_converted_segment(converted, tmp_path):
-    """docs/lidar.md's three Waymo commands: convert (the fixture), infos, train with the Waymo config,
-    shrunk for a CPU (2 frames per batch: 2 iterations over the 3 frames)."""
+    """docs/lidar.md's three Waymo commands: convert (the fixture), infos, train with the Waymo
+    config, shrunk for a CPU (2 frames per batch: 2 iterations over the 3 frames)."""
     out, _ = converted
     env = dict(os.environ, PYTHONUNBUFFERED='1')
     infos = subprocess.run([sys.executable, 'data_prep/create_kitti_infos.py', '--root', str(out),

@@ -8,7 +8,7 @@ import spconv.pytorch as spconv
 import torch
 
 from mm_ssl.evaluation.det3d.head import (REG_HEADS, CenterHead, draw_gaussian, focal_loss,
-                                              gaussian_radius, to_bev)
+                                          gaussian_radius, to_bev)
 from mm_ssl.registry import MODELS
 
 KITTI_VOXEL = (0.05, 0.05, 0.1)
@@ -28,7 +28,8 @@ def gt():
 
 
 def preds_from_targets(t, ncls, hw, with_offset=True):
-    """Predictions a perfect head would give: heatmap logits and regression maps set at the cells."""
+    """Predictions a perfect head would give: heatmap logits and regression maps set at the
+    cells."""
     heat = t['heatmap'].clamp(1e-6, 1 - 1e-6)
     reg = torch.zeros(t['reg'].shape[0], 8, hw[0] * hw[1])
     for b in range(reg.shape[0]):
@@ -85,13 +86,15 @@ def centerpoint_radius(det_size, min_overlap):
     r1 = (b1 + np.sqrt(b1 ** 2 - 4 * a1 * c1)) / 2
     a2, b2, c2 = 4, 2 * (height + width), (1 - min_overlap) * width * height
     r2 = (b2 + np.sqrt(b2 ** 2 - 4 * a2 * c2)) / 2
-    a3, b3, c3 = 4 * min_overlap, -2 * min_overlap * (height + width), (min_overlap - 1) * width * height
+    a3, b3, c3 = (4 * min_overlap, -2 * min_overlap * (height + width),
+                  (min_overlap - 1) * width * height)
     r3 = (b3 + np.sqrt(b3 ** 2 - 4 * a3 * c3)) / 2
     return min(r1, r2, r3)
 
 
 def test_gaussian_radius_and_peaks():
-    assert gaussian_radius(10, 10, 0.1) == pytest.approx(4.3246, abs=1e-4)  # by hand: (-4 + sqrt(160)) / 2
+    # by hand: (-4 + sqrt(160)) / 2
+    assert gaussian_radius(10, 10, 0.1) == pytest.approx(4.3246, abs=1e-4)
     for hw in [(3.9 / 0.4, 1.6 / 0.4), (1, 2), (25, 7)]:
         assert gaussian_radius(*hw) == pytest.approx(centerpoint_radius(hw, 0.1))
     # Gaussian of radius r: support (2r+1)^2, peak exactly 1, std (2r+1)/6, clipped at the border.

@@ -9,8 +9,8 @@ import pytest
 from mm_ssl.evaluation.det3d.ap import average_precision, bev_iou, iou_3d
 
 
-def box(x, y, l, w, yaw=0.0, z=0.0, h=1.5):
-    return [x, y, z, l, w, h, yaw]
+def box(x, y, length, w, yaw=0.0, z=0.0, h=1.5):
+    return [x, y, z, length, w, h, yaw]
 
 
 def raster_bev_iou(a, b, n=700):
@@ -95,7 +95,10 @@ def reference_ap(gts, gl, preds, pl, ps, name, thr, metric, ignore=None):
             if pl[f][k] == name]
     dets.sort(key=lambda d: -d[0])
     taken = {(f, k): False for f in range(len(gts)) for k in range(len(gts[f]))}
-    ign = lambda f, k: ignore is not None and bool(ignore[f][k])
+
+    def ign(f, k):
+        return ignore is not None and bool(ignore[f][k])
+
     num_gt = sum(1 for f in range(len(gts)) for k in range(len(gts[f]))
                  if gl[f][k] == name and not ign(f, k))
     flags = []
@@ -184,8 +187,11 @@ def test_ap_perfect_empty_and_integer_labels():
 def test_ap_single_false_positive_hand_computed():
     gt = [np.array([box(0, 0, 4, 1.8), box(20, 0, 4, 1.8)])]
     fp = box(-20, 0, 4, 1.8)
-    run = lambda p, s: average_precision(gt, [np.array(['Car'] * 2)], [np.array(p)],
-                                         [np.array(['Car'] * len(p))], [np.array(s)], ['Car'])
+
+    def run(p, s):
+        return average_precision(gt, [np.array(['Car'] * 2)], [np.array(p)],
+                                 [np.array(['Car'] * len(p))], [np.array(s)], ['Car'])
+
     # TP, TP: perfect
     assert run(gt[0], [0.9, 0.8])['Car'] == pytest.approx(100)
     # FP(0.95), TP, TP → PR points (r=0, p=0), (½, ½), (1, ⅔): every recall level gets ⅔

@@ -33,9 +33,11 @@ def test_frame_keeps_in_view_points_and_converts_labels(synthetic_kitti, tmp_pat
     shutil.copytree(synthetic_kitti, root)
     label = root / 'training/label_2/000000.txt'
     # a Van (ignored Car), a DontCare (dropped) and a Car out of range (dropped)
-    label.write_text('Van 0.00 0 1.42 338.44 83.65 389.07 124.23 1.99 2.01 5.34 2.59 1.79 21.12 1.55\n'
+    label.write_text('Van 0.00 0 1.42 338.44 83.65 389.07 124.23 1.99 2.01 5.34 2.59 1.79 '
+                     '21.12 1.55\n'
                      'DontCare -1 -1 -10 0 0 10 10 -1 -1 -1 -1000 -1000 -1000 -10\n'
-                     'Car 0.00 0 -1.75 379.58 94.02 483.39 171.38 1.52 1.73 3.72 2.62 1.68 9.31 -1.47\n'
+                     'Car 0.00 0 -1.75 379.58 94.02 483.39 171.38 1.52 1.73 3.72 2.62 1.68 '
+                     '9.31 -1.47\n'
                      'Car 0.00 0 0.10 300 90 310 95 1.5 1.7 4.0 1.0 1.6 40.0 0.3\n')
     frame = load_labelled_frame(root, '000000', RANGE)
     P2, R0, Tr = calib_matrices(root / 'training/calib/000000.txt')

@@ -88,7 +88,7 @@ def test_slurm_train_sh_runs_the_venv_python(bin_without_torch):
     argv = run.stdout.splitlines()
     assert argv[argv.index('-u') - 1] == str(VENV_PYTHON)
     assert argv[argv.index('-u') + 1:argv.index('-u') + 3] == [f'{ROOT}/tools/train.py',
-                                                              'configs/any.py']
+                                                               'configs/any.py']
 
 
 @pytest.mark.parametrize('script', ['dist_train.sh', 'slurm_train.sh'])

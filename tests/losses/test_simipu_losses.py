@@ -102,7 +102,8 @@ def test_gated_matching_equals_dense_hungarian_on_gated_costs(seed):
     from scipy.optimize import linear_sum_assignment
     g = torch.Generator().manual_seed(seed)
     a = torch.rand(300, 3, generator=g) * torch.tensor([20., 20., 2.])
-    b = torch.cat([a[torch.randperm(300, generator=g)[:200]] + 0.2 * torch.randn(200, 3, generator=g),
+    b = torch.cat([a[torch.randperm(300, generator=g)[:200]]
+                   + 0.2 * torch.randn(200, 3, generator=g),
                    torch.rand(60, 3, generator=g) * 20])
     a[0] = b[0] = torch.tensor([100., 100., 100.])   # an isolated exact pair (distance 0)
     gate = 0.4

@@ -32,8 +32,6 @@ CROP = dict(voxel_size=(0.4, 0.4, 0.1), pc_range=(0, -9.6, -3, 35.2, 9.6, 1),
             sparse_shape=[41, 48, 88])
 
 
-
-
 def voxelize(clouds, voxel_size, pc_range, sparse_shape):
     """Mean-VFE voxels of a batch of clouds as a SparseConvTensor, indices (b, z, y, x)."""
     feats, coords, _ = voxelize_batch(clouds, voxel_size, pc_range)
@@ -348,7 +346,8 @@ class SpconvBackbone(nn.Module):
 
 def test_spconv_state_dict_loads_strictly_and_gives_the_same_output(crop):
     x, _ = crop
-    theirs, ours = on_spconvs_cpu_path(SpconvBackbone(4)), VoxelBackBone8x(4, CROP['voxel_size'], CROP['pc_range'])
+    theirs, ours = (on_spconvs_cpu_path(SpconvBackbone(4)),
+                    VoxelBackBone8x(4, CROP['voxel_size'], CROP['pc_range']))
     sd = theirs.state_dict()
     assert list(ours.state_dict()) == list(sd)
     for key in ('conv_input.0.weight', 'conv_input.1.running_var', 'conv1.0.0.weight',
@@ -415,7 +414,7 @@ def test_cuda_tensors_run_spconvs_own_kernels(scene):
     for layer in LAYERS:
         ours = LAYERS[layer](4, 8, bias=False).cuda()
         theirs = getattr(spconv, type(ours).__name__)(4, 8, ours.kernel_size, ours.stride,
-                                                       ours.padding, bias=False).cuda()
+                                                      ours.padding, bias=False).cuda()
         theirs.load_state_dict(ours.state_dict())
         a, b = ours(x), theirs(x)
         assert a.indices.shape == b.indices.shape, layer

@@ -148,7 +148,7 @@ def test_dataset_skips_exactly_the_bad_frames(tree, skipping_dataset, record):
            for c in CASES if 'dataset' in CASES[c][3]}
     assert set(skipping.skipped) == bad
     assert {s['sample_idx'] for s in samples} <= {0} | {int(frame_id(c)) for c in CASES
-                                                         if 'dataset' not in CASES[c][3]}
+                                                        if 'dataset' not in CASES[c][3]}
     record('KittiPointImageDataset', 'all bad frames in one pass', f'{len(bad)} skips counted')
 
 

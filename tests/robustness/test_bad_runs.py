@@ -193,8 +193,8 @@ def test_batch_larger_than_a_video_set(tmp_path, record):
     run = run_main(TRAIN, f'{ROOT}/configs/video/vcop_small3dcnn_synthetic-videos.py',
                    '--work-dir', tmp_path / 'work', '--cfg-options',
                    f'train_dataloader.dataset.data_root={root}')
-    record('train.py', 'batch_size larger than the dataset (VCOP, 14 training videos)', one_line_error(
-        run, f'VideoTaskDataset at {root}', 'fewer than batch_size=16'))
+    record('train.py', 'batch_size larger than the dataset (VCOP, 14 training videos)',
+           one_line_error(run, f'VideoTaskDataset at {root}', 'fewer than batch_size=16'))
     assert train < 16 and not (tmp_path / 'work').exists()
 
 

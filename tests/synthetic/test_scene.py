@@ -85,8 +85,8 @@ def all_files(root):
 def test_same_seed_same_bytes_other_seed_differs(small, tmp_path):
     msk.make_synthetic_kitti(tmp_path / 'again', seed=0, **SMALL)
     msk.make_synthetic_kitti(tmp_path / 'other', seed=1, **SMALL)
-    ref, again, other = all_files(small), all_files(tmp_path / 'again'), all_files(tmp_path /
-                                                                                    'other')
+    ref, again, other = (all_files(small), all_files(tmp_path / 'again'),
+                         all_files(tmp_path / 'other'))
     assert len(ref) == 3 * 8 + 1 * 7 + 4 and ref == again
     for sub, ext in (('velodyne', 'bin'), ('image_2', 'png'), ('calib', 'txt'),
                      ('label_2', 'txt')):
@@ -301,8 +301,8 @@ def test_tile_culling_loses_no_hit():
     origin, dirs, _ = ss.camera_rays(calib, 207, 63)
     lidar = ss.LidarConfig(azimuth_steps=256).rays()
     for o, d, tile in ((origin, dirs, (16, 16)), (np.zeros(3), lidar, (8, 32))):
-        tiled, single = ss.cast_rays(scene, o, d, 600, tile), ss.cast_rays(scene, o, d, 600,
-                                                                            (1, 1))
+        tiled, single = (ss.cast_rays(scene, o, d, 600, tile),
+                         ss.cast_rays(scene, o, d, 600, (1, 1)))
         # (BLAS may round the same product differently for different batch sizes)
         assert np.array_equal(tiled.prim, single.prim) and np.allclose(tiled.t, single.t,
                                                                        rtol=1e-9)

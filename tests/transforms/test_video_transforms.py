@@ -124,4 +124,3 @@ def test_local_disturbance_keeps_global_statistics_and_moves_pixels_locally():
     assert (warped - ramp).abs().mean() > 0.3
     assert torch.equal(warped[:, :, 1], warped[:, :, 0])          # one field for all frames
     assert abs(warped.mean() - ramp.mean()) < 1.0
-

@@ -106,7 +106,7 @@ class VideoDataset(SkipBadSamples, Dataset):
             record = self.index.get(rel)
             if record is not None and 'error' in record:
                 self.record_skip(video_error(self.video_root / rel, record['reason'],
-                                       f'{record["error"]} (marked in the video index)'))
+                                             f'{record["error"]} (marked in the video index)'))
         entries = [e for e in entries if str(self.video_root / e[0]) not in self.skipped]
         if not entries:
             raise DataError(f'{ann}: lists no readable video' + (

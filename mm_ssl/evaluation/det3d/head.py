@@ -109,7 +109,8 @@ class CenterHead(nn.Module):
         self.cell = (voxel_size[0] * out_stride, voxel_size[1] * out_stride)
         self.origin = (point_range[0], point_range[1])
         self.min_overlap, self.min_radius, self.bbox_weight = min_overlap, min_radius, bbox_weight
-        self.trunk = nn.Sequential(_conv_bn_relu(in_channels, hidden), _conv_bn_relu(hidden, hidden))
+        self.trunk = nn.Sequential(_conv_bn_relu(in_channels, hidden),
+                                   _conv_bn_relu(hidden, hidden))
         self.heads = nn.ModuleDict({
             name: nn.Sequential(_conv_bn_relu(hidden, hidden), nn.Conv2d(hidden, ch, 1))
             for name, ch in (('heatmap', num_classes),) + REG_HEADS})
