@@ -9,27 +9,8 @@ fine-tuning of ``benchmarks/transfer_det3d.py`` (one seed).
 import torch
 
 from mm_ssl.engine.cli import exit_on_error, load_config
-from mm_ssl.evaluation.det3d import (VoxelCenterDetector, finetune,
-                                     load_labelled_frames)
+from mm_ssl.evaluation.det3d import VoxelCenterDetector, finetune_drift, load_labelled_frames
 from transfer_det3d import finetune_parser, starting_encoders
-
-
-def drift(detector, frames, iters, seed, encoder_lr_mult):
-    """Relative change of every conv weight (dim > 1) of the encoder: overall and per top-level
-    layer (``conv_input``, ``conv1`` .. ``conv4``, ``conv_out``)."""
-    start = {k: v.detach().clone() for k, v in detector.encoder.named_parameters() if v.dim() > 1}
-    finetune(detector, frames, iters=iters, seed=seed, encoder_lr_mult=encoder_lr_mult,
-             log=lambda *_: None)
-    now = dict(detector.encoder.named_parameters())
-    moved = {k: (now[k].detach() - w0).norm() ** 2 for k, w0 in start.items()}
-    norm = {k: w0.norm() ** 2 for k, w0 in start.items()}
-    layers = {}
-    for k in start:
-        layer = layers.setdefault(k.split('.')[0], [0.0, 0.0])
-        layer[0] += moved[k]
-        layer[1] += norm[k]
-    overall = (sum(moved.values()) / sum(norm.values())).sqrt().item()
-    return overall, {name: (m / n).sqrt().item() for name, (m, n) in layers.items()}
 
 
 def main(argv=None):
@@ -46,7 +27,8 @@ def main(argv=None):
         detector = VoxelCenterDetector(pre.voxel_size, pre.point_range)
         if state is not None:
             detector.encoder.load_state_dict(state)
-        rows.append((name, *drift(detector, frames, args.iters, args.seed, args.encoder_lr_mult)))
+        moved = finetune_drift(detector, frames, args.iters, args.seed, args.encoder_lr_mult)
+        rows.append((name, *moved))
     layers = list(rows[0][2])
     print(f'|W - W0| / |W0| of the encoder after {args.iters} fine-tuning steps on '
           f'{len(frames)} frames (seed {args.seed}, encoder lr x{args.encoder_lr_mult})\n')

@@ -1,29 +1,25 @@
-"""benchmarks/finetune_drift.py: the relative weight change of the encoder under fine-tuning."""
-import sys
+"""finetune_drift (behind benchmarks/finetune_drift.py): the relative weight change of the
+encoder under fine-tuning."""
 
 import pytest
 import torch
-from conftest import ROOT
 from test_det3d_transfer import RANGE, VOXEL
 
-from mm_ssl.evaluation.det3d import VoxelCenterDetector, load_labelled_frames
-
-sys.path.insert(0, f'{ROOT}/benchmarks')
-from finetune_drift import drift  # noqa: E402
+from mm_ssl.evaluation.det3d import VoxelCenterDetector, finetune_drift, load_labelled_frames
 
 
 def test_drift_is_the_relative_change_of_the_conv_weights(synthetic_kitti):
     frames = load_labelled_frames(synthetic_kitti, 'trainval', RANGE)[:2]
     torch.manual_seed(0)
     detector = VoxelCenterDetector(VOXEL, RANGE)
-    overall, per_layer = drift(detector, frames, iters=2, seed=0, encoder_lr_mult=0.0)
+    overall, per_layer = finetune_drift(detector, frames, iters=2, seed=0, encoder_lr_mult=0.0)
     assert overall == 0.0 and set(per_layer.values()) == {0.0}
 
     torch.manual_seed(0)
     detector = VoxelCenterDetector(VOXEL, RANGE)
     w0 = detector.encoder.conv1[0][0].weight.detach().clone()
     start = torch.cat([p.detach().flatten() for p in detector.encoder.parameters() if p.dim() > 1])
-    overall, per_layer = drift(detector, frames, iters=2, seed=0, encoder_lr_mult=1.0)
+    overall, per_layer = finetune_drift(detector, frames, iters=2, seed=0, encoder_lr_mult=1.0)
     end = torch.cat([p.detach().flatten() for p in detector.encoder.parameters() if p.dim() > 1])
     # the reference in float64: a float32 norm of the 0.7M concatenated weights is off by 2e-4
     start, end = start.double(), end.double()

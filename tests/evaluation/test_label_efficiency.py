@@ -1,15 +1,13 @@
 """The label-efficiency curve of the detection probe (mm_ssl.evaluation.det3d.curve) and its
 command (benchmarks/transfer_det3d.py --label-shares): nested labelled subsets shared by every
 encoder, runs that differ only in the encoder, paired gains and the written table and plot."""
-import importlib.util
 import json
 import math
-import sys
 
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
+from conftest import load_script
 from PIL import Image
 from test_det3d_transfer import RANGE, VOXEL
 
@@ -17,8 +15,7 @@ from mm_ssl.evaluation.det3d import (VoxelCenterDetector, curve_gains, label_eff
                                      label_efficiency_table, labelled_subsets,
                                      plot_label_efficiency)
 
-sys.path.insert(0, f'{ROOT}/benchmarks')
-from transfer_det3d import main as transfer_main  # noqa: E402
+transfer_main = load_script('benchmarks/transfer_det3d.py').main
 
 
 def quiet(*_):
@@ -146,9 +143,7 @@ def test_command_refuses_a_share_over_100(tmp_path, capsys):
 
 
 def test_eval_det3d_prints_the_curve_command_of_its_checkpoint(synthetic_kitti, tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location('eval_tool', f'{ROOT}/tools/eval.py')
-    eval_tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(eval_tool)
+    eval_tool = load_script('tools/eval.py')
     config = 'configs/simipu/simipu_voxelnet-r18_1xb2-cpu-demo_synthetic-kitti.py'
     eval_tool.main([config, 'random', '--seeds', '1', '--iters', '1', '--labelled-frames', '1',
                     '--device', 'cpu', '--out', str(tmp_path / 'random.json'), '--cfg-options',

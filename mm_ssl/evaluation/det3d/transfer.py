@@ -209,6 +209,25 @@ def finetune(detector, frames, iters=200, batch_size=2, lr=3e-3, seed=0, freeze_
     return losses
 
 
+def finetune_drift(detector, frames, iters, seed, encoder_lr_mult):
+    """Fine-tune ``detector`` (:func:`finetune`) and return how far its encoder moved:
+    ``|W - W0| / |W0|`` over every conv weight (dim > 1), overall and per top-level layer
+    (``conv_input``, ``conv1`` .. ``conv4``, ``conv_out``)."""
+    start = {k: v.detach().clone() for k, v in detector.encoder.named_parameters() if v.dim() > 1}
+    finetune(detector, frames, iters=iters, seed=seed, encoder_lr_mult=encoder_lr_mult,
+             log=lambda *_: None)
+    now = dict(detector.encoder.named_parameters())
+    moved = {k: (now[k].detach() - w0).norm() ** 2 for k, w0 in start.items()}
+    norm = {k: w0.norm() ** 2 for k, w0 in start.items()}
+    layers = {}
+    for k in start:
+        layer = layers.setdefault(k.split('.')[0], [0.0, 0.0])
+        layer[0] += moved[k]
+        layer[1] += norm[k]
+    overall = (sum(moved.values()) / sum(norm.values())).sqrt().item()
+    return overall, {name: (m / n).sqrt().item() for name, (m, n) in layers.items()}
+
+
 @torch.no_grad()
 def precise_bn(model, frames, batch_size=2, part=None):
     """Replace the BN running statistics of ``part`` (default: all of ``model``) by their
