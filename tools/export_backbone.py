@@ -19,11 +19,10 @@ from mm_ssl.engine.cli import exit_on_error
 from mm_ssl.errors import CheckpointError
 from mm_ssl.fileio import atomic_path
 from mm_ssl.models.checkpoint import read_checkpoint
-from mm_ssl.models.export import (point_encoder_state, sub_state, to_mmdet3d, to_openpcdet,
-                                  to_torchvision)
+from mm_ssl.models.export import (IMAGE_ENCODER_PREFIXES, point_encoder_state, sub_state,
+                                  to_mmdet3d, to_openpcdet, to_torchvision)
 
 CONVERTERS = {'openpcdet': to_openpcdet, 'mmdet3d': to_mmdet3d, 'torchvision': to_torchvision}
-IMAGE_ENCODER_PREFIXES = ('image_encoder.', 'encoder.')
 
 
 def main(argv=None):

@@ -5,19 +5,17 @@ import torch.nn.functional as F
 from mm_ssl.errors import CheckpointError, ConfigError
 from mm_ssl.models.checkpoint import check_matches, read_checkpoint
 from mm_ssl.models.encoders.voxel_backbone import voxel_point_features
+from mm_ssl.models.export import IMAGE_ENCODER_PREFIXES
 from mm_ssl.ops.projection import project_into_image
 from mm_ssl.registry import MODELS
 
 from .base import BaseSSL
 
-# where mm_ssl checkpoints hold an image encoder: SimIPU's image branch, else an image method's
-# encoder (SimCLR, MoCo, ...); a LiDAR method's ``encoder.`` is a VoxelBackBone8x (no conv1)
-IMAGE_ENCODER_PREFIXES = ('image_encoder.', 'encoder.')
-
 
 def load_image_encoder(encoder: nn.Module, path: str) -> str:
     """Load ``encoder``'s weights from the mm_ssl checkpoint ``path``, found under the first of
-    :data:`IMAGE_ENCODER_PREFIXES` that holds a ResNet (``conv1.weight``); returns that prefix.
+    :data:`~mm_ssl.models.export.IMAGE_ENCODER_PREFIXES` that holds a ResNet (``conv1.weight``);
+    returns that prefix.
 
     Raises :class:`CheckpointError` naming ``path`` when no prefix holds one, or when its
     weights do not fit ``encoder`` (another depth, other keys).

@@ -19,6 +19,10 @@ def sub_state(state: dict, prefix: str, path: str) -> dict:
     return out
 
 
+# where mm_ssl checkpoints hold an image encoder: SimIPU's image branch, else an image method's
+# encoder (SimCLR, MoCo, ...); a LiDAR method's ``encoder.`` is a VoxelBackBone8x (no conv1)
+IMAGE_ENCODER_PREFIXES = ('image_encoder.', 'encoder.')
+
 # where checkpoints hold the point encoder: every method's ``encoder.``; SimIPU checkpoints
 # written before it joined that contract (2026-12) hold it under ``point_encoder.``
 POINT_ENCODER_PREFIXES = ('encoder.', 'point_encoder.')
