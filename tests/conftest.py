@@ -45,6 +45,21 @@ def two_threads():
 SIMIPU_CONFIG = 'configs/simipu/simipu_voxelnet-r18_1xb2-20e_synthetic-kitti.py'
 
 
+def model_and_batch(cfg: Config):
+    """The model of a LiDAR config, in train mode, and the preprocessed inputs of its first
+    batch; seeded, so every run sees the same frames and views."""
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+
+    from mm_ssl.registry import MODELS
+    init_default_scope('mm_ssl')
+    cfg.train_dataloader.sampler.seed = 0     # the same frames and views in every run
+    torch.manual_seed(0)
+    loader = Runner.build_dataloader(cfg.train_dataloader)
+    model = MODELS.build(cfg.model).train()
+    return model, model.data_preprocessor(next(iter(loader)), True)['inputs']
+
+
 def lidar_config_on_frames(config: str, data_root, num_points: int,
                            num_workers: int = 0) -> Config:
     """A LiDAR pretraining config (path under the repository) on all frames (``trainval``) of a

@@ -9,26 +9,14 @@ import pytest
 import spconv.pytorch as spconv
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 
-from conftest import ROOT, lidar_config_on_frames, load_script
+from conftest import ROOT, lidar_config_on_frames, load_script, model_and_batch
 from mm_ssl.losses import info_nce
 from mm_ssl.models.encoders.voxel_backbone import frame_max_pool, sparse_input
-from mm_ssl.registry import MODELS
 
 CONFIG = 'configs/depth_contrast/depthcontrast_voxelnet_1xb2-cpu-demo_synthetic-kitti.py'
 RECIPES = dict(kitti='configs/depth_contrast/depthcontrast_voxelnet_8xb32-1000e_kitti.py',
                waymo='configs/depth_contrast/depthcontrast_voxelnet_8xb32-30e_waymo.py')
-
-
-def model_and_batch(cfg):
-    init_default_scope('mm_ssl')
-    cfg.train_dataloader.sampler.seed = 0     # the same frames and views in every run
-    torch.manual_seed(0)
-    loader = Runner.build_dataloader(cfg.train_dataloader)
-    model = MODELS.build(cfg.model).train()
-    return model, model.data_preprocessor(next(iter(loader)), True)['inputs']
 
 
 def test_frame_max_pool_is_the_channel_maximum_over_each_frames_voxels():

@@ -7,25 +7,13 @@ import glob
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 
-from conftest import ROOT, lidar_config_on_frames, load_script
+from conftest import ROOT, lidar_config_on_frames, load_script, model_and_batch
 from mm_ssl.models.encoders.voxel_backbone import voxel_point_features
-from mm_ssl.registry import MODELS
 
 CONFIG = 'configs/point_contrast/pointcontrast_voxelnet_1xb2-cpu-demo_synthetic-kitti.py'
 RECIPES = dict(kitti='configs/point_contrast/pointcontrast_voxelnet_8xb4-20k_kitti.py',
                waymo='configs/point_contrast/pointcontrast_voxelnet_8xb4-20k_waymo.py')
-
-
-def model_and_batch(cfg):
-    init_default_scope('mm_ssl')
-    cfg.train_dataloader.sampler.seed = 0     # the same frames and views in every run
-    torch.manual_seed(0)
-    loader = Runner.build_dataloader(cfg.train_dataloader)
-    model = MODELS.build(cfg.model).train()
-    return model, model.data_preprocessor(next(iter(loader)), True)['inputs']
 
 
 def test_point_features_of_a_batch_are_those_of_each_frame_alone(synthetic_kitti):
