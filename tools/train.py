@@ -88,7 +88,10 @@ def main(argv=None):
                 raise KeyboardInterrupt from None
     if torch.distributed.is_initialized():
         # gloo's worker threads must be joined before the interpreter exits, else the process
-        # ends in std::terminate ("terminate called without an active exception")
+        # ends in std::terminate ("terminate called without an active exception"); the barrier
+        # keeps a rank from tearing its connections down while a slower one (rank 0, still
+        # writing the last checkpoint) is yet to arrive, which ends the same way
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
     return runner
 
