@@ -1,6 +1,7 @@
 """Video evaluation: clip features averaged per video, nearest-neighbour retrieval (test queries
 against the train gallery, VCOP / TaCo protocol), linear probe and fine-tuning."""
 import copy
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -81,6 +82,40 @@ def video_level(feats: torch.Tensor, labels: torch.Tensor, video_idx: torch.Tens
     return sums / counts[:, None], video_labels
 
 
+def feature_change(feats: torch.Tensor, labels: torch.Tensor, video_idx: torch.Tensor,
+                   frames: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """How each video's features move over time: the mean step of its feature sequence,
+    Δz = (z_n − z_1) / (n − 1). The time steps are the video's clips in the order they were
+    sampled (``frames=1``) or, for frame-level features (:func:`frame_sequence_features`,
+    ``frames=T``), the frames of each clip, averaged over the video's clips.
+
+    A representation that encodes the state of a moving object (its position, size or angle)
+    rather than its motion, which is what order tasks ask for (their heads compare two items by
+    their difference), holds the motion in Δz, while the mean over the clips of a video
+    (:func:`video_level`) averages it away.
+
+    Shape:
+        feats: (N, D), or (N, T * D) with ``frames=T``; labels, video_idx: (N,); the clips of a
+        video in temporal order. Output: (V, D) changes and (V,) labels, videos in ascending
+        index order.
+    """
+    if frames > 1:
+        steps = feats.view(len(feats), frames, -1)                          # (N, T, D)
+        return video_level((steps[:, -1] - steps[:, 0]) / (frames - 1), labels, video_idx)
+    videos, inverse = video_idx.unique(return_inverse=True)
+    counts = torch.bincount(inverse, minlength=len(videos))
+    if counts.min() < 2:
+        raise ValueError('feature_change: a video with one clip has no change over time; sample '
+                         'at least 2 clips a video (num_clips)')
+    position = torch.arange(len(feats), device=feats.device)
+    first = torch.full((len(videos),), len(feats), device=feats.device).scatter_reduce(
+        0, inverse, position, 'amin')
+    last = torch.zeros(len(videos), dtype=torch.long, device=feats.device).scatter_reduce(
+        0, inverse, position, 'amax')
+    change = (feats[last] - feats[first]) / (counts - 1).to(feats.dtype)[:, None]
+    return change, labels[first]
+
+
 @torch.no_grad()
 def retrieval_recall(query_feats: torch.Tensor, query_labels: torch.Tensor,
                      gallery_feats: torch.Tensor, gallery_labels: torch.Tensor,
@@ -137,18 +172,26 @@ def evaluate_video(model, train_loader, test_loader, ks=RETRIEVAL_KS,
                    linear_epochs: int = 100, per_frame: bool | None = None) -> dict[str, float]:
     """Frozen-encoder evaluation of a video model: retrieval recall@k of test videos against train
     videos (mean feature of each video's clips) and linear-probe accuracy on clip features
-    (``linear_clip``) and on video-mean features (``linear_video``). ``per_frame``: see
-    :func:`extract_clip_features` (frame-level methods are evaluated frame by frame, as they
-    were trained)."""
+    (``linear_clip``) and on video-mean features (``linear_video``); the same retrieval and
+    video probe on each video's feature change over time (:func:`feature_change`:
+    ``change_recall@k``, ``change_linear``). ``per_frame``: see :func:`extract_clip_features`
+    (frame-level methods are evaluated frame by frame, as they were trained)."""
+    module = model.module if is_model_wrapper(model) else model
+    if per_frame is None:
+        per_frame = getattr(module, 'frame_level', False)
     train = extract_clip_features(model, train_loader, per_frame)
     test = extract_clip_features(model, test_loader, per_frame)
-    train_v, train_vl = video_level(*train)
-    test_v, test_vl = video_level(*test)
     num_classes = int(max(train[1].max(), test[1].max())) + 1
-    out = {f'recall@{k}': r for k, r in retrieval_recall(test_v, test_vl, train_v, train_vl,
-                                                         ks).items()}
+    frames = train[0].shape[1] // module.encoder.feat_dim if per_frame else 1
+    out = {}
+    summaries = (('', video_level), ('change_', partial(feature_change, frames=frames)))
+    for prefix, summary in summaries:
+        train_v, train_vl = summary(*train)
+        test_v, test_vl = summary(*test)
+        out.update({f'{prefix}recall@{k}': r for k, r in
+                    retrieval_recall(test_v, test_vl, train_v, train_vl, ks).items()})
+        out[f'{prefix}linear' if prefix else 'linear_video'] = linear_probe(
+            train_v, train_vl, test_v, test_vl, num_classes, epochs=linear_epochs)
     out['linear_clip'] = linear_probe(train[0], train[1], test[0], test[1], num_classes,
                                       epochs=linear_epochs)
-    out['linear_video'] = linear_probe(train_v, train_vl, test_v, test_vl, num_classes,
-                                       epochs=linear_epochs)
     return out

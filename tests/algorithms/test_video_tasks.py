@@ -17,8 +17,8 @@ from mm_ssl.algorithms.order_verification import (permutation_classes, sample_or
 from mm_ssl.datasets import VideoDataset, VideoTaskDataset
 from mm_ssl.datasets.video_tasks import (ClipOrderSampler, MotionTupleSampler,
                                          TimeContrastiveSampler, frame_motion)
-from mm_ssl.evaluation.video import (extract_clip_features, finetune, frame_sequence_features,
-                                     retrieval_recall, video_level)
+from mm_ssl.evaluation.video import (extract_clip_features, feature_change, finetune,
+                                     frame_sequence_features, retrieval_recall, video_level)
 from mm_ssl.evaluation.video_benchmark import METHODS, compare_video_methods
 from mm_ssl.losses.temporal import taco_loss, time_contrastive_nce, time_contrastive_triplet
 from mm_ssl.models.encoders import FrameEncoder, Small3DCNN, VideoResNet
@@ -130,6 +130,23 @@ def test_video_level_averages_the_clips_of_each_video():
     mean, labels = video_level(feats, torch.tensor([7, 7, 2]), torch.tensor([4, 4, 1]))
     assert torch.equal(mean, torch.tensor([[5.0, 5], [2.0, 1]]))
     assert labels.tolist() == [2, 7]
+
+
+def test_feature_change_is_the_mean_step_of_each_videos_sequence():
+    # clip features: video 4 has clips at rows 0, 2, 3 (interleaved with video 1's), in order
+    feats = torch.tensor([[1.0, 0], [9.0, 9], [2.0, 4], [7.0, 2], [3.0, 1]])
+    change, labels = feature_change(feats, torch.tensor([7, 2, 7, 7, 2]),
+                                    torch.tensor([4, 1, 4, 4, 1]))
+    assert torch.equal(change, torch.tensor([[-6.0, -8], [3.0, 1]]))   # (z_n - z_1) / (n - 1)
+    assert labels.tolist() == [2, 7]
+    # frame-level features: each clip holds 3 frames of 2 features, its own time steps
+    frames = torch.tensor([[0.0, 0, 1, 1, 2, 4], [0.0, 0, 0, 0, 4, 0], [1.0, 1, 1, 1, 1, 1]])
+    change, labels = feature_change(frames, torch.tensor([3, 3, 5]), torch.tensor([0, 0, 2]),
+                                    frames=3)
+    assert torch.equal(change, torch.tensor([[1.5, 1], [0.0, 0]]))   # mean of (1, 2) and (2, 0)
+    assert labels.tolist() == [3, 5]
+    with pytest.raises(ValueError, match='at least 2 clips'):
+        feature_change(feats, torch.zeros(5), torch.arange(5))
 
 
 @pytest.mark.parametrize('encoder, dim, frames_out', [
