@@ -5,9 +5,10 @@
 budget, which shows whether the set holds a cue this encoder can learn.
 
     OMP_NUM_THREADS=1 python benchmarks/video_tasks.py --budget 60 --seeds 3 [--methods vcop opn]
-        [--supervised]
+        [--supervised] [--out results.json]
 """
 import argparse
+import json
 
 import torch
 
@@ -36,6 +37,7 @@ def main(argv=None):
     parser.add_argument('--supervised', action='store_true',
                         help='add the supervised reference row: the same encoder trained with '
                              'the labels for the same budget, evaluated frozen')
+    parser.add_argument('--out', help='also write the per-seed results to this JSON file')
     args = parser.parse_args(argv)
     results = compare_video_methods(args.methods, args.budget, args.seeds, args.videos,
                                     args.batch_size, args.lr, args.data_root, args.supervised,
@@ -48,6 +50,9 @@ def main(argv=None):
           'mean ± std over the seeds; gain: paired with the random init of the same seed and '
           'evaluation mode\n')
     print(results_table(results))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(results, f, indent=1)
     return results
 
 

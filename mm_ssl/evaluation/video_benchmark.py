@@ -6,7 +6,10 @@ Each method's config under ``configs/video/`` is pretrained for the same CPU-tim
 encoder: the small 3D CNN, same batch size, the learning rate of its config scaled linearly to
 the batch, warmed up over the first 10% of the budget and decayed by a cosine), then its frozen
 encoder is evaluated: retrieval recall@1/5 (test videos against train videos, mean feature of 5
-uniform 8-frame clips each) and linear-probe accuracy on video-mean and on clip features.
+uniform 8-frame clips each) and linear-probe accuracy on video-mean and on clip features, and the
+same retrieval and video probe on each video's feature change over time (Δ R@1, Δ linear:
+:func:`~mm_ssl.evaluation.video.feature_change`), where a representation of the moving object's
+state, which order tasks learn, holds the motion that the mean over a video averages away.
 Frame-level methods (time-contrastive, Shuffle and Learn, OPN: trained on single frames) are
 evaluated frame by frame, and so is the random-init encoder they are compared with
 (``random init (frames)``). The pretext task's own accuracy is measured on the training videos
