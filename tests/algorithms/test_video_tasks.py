@@ -1,6 +1,7 @@
 """Temporal tasks: order labels against brute-force enumeration, losses against loops, samplers,
 retrieval against a brute-force loop, encoders' shapes, and every task overfitting one batch."""
 import itertools
+import json
 import math
 import re
 from pathlib import Path
@@ -365,9 +366,14 @@ def test_method_names_are_single_shell_words(synthetic_videos, capsys):
     assert '\n| TaCo (SimCLR) | clips | 0 | ' in capsys.readouterr().out
 
 
-def test_supervised_reference_row(synthetic_videos, capsys):
-    """--supervised adds the labels-trained encoder, compared with the clip random init."""
+def test_supervised_reference_row(synthetic_videos, capsys, tmp_path):
+    """--supervised adds the labels-trained encoder, compared with the clip random init; --out
+    keeps every seed's results."""
     rows = video_tasks.main(['--methods', '--supervised', '--budget', '0', '--seeds', '1',
-                             '--data-root', str(synthetic_videos)])
+                             '--data-root', str(synthetic_videos), '--out',
+                             str(tmp_path / 'rows.json')])
     assert list(rows) == ['random init (clips)', 'supervised (labels)']
     assert '\n| supervised (labels) | clips | 0 | ' in capsys.readouterr().out
+    saved = json.loads((tmp_path / 'rows.json').read_text())
+    assert saved['supervised (labels)'][0]['change_recall@1'] == \
+        rows['supervised (labels)'][0]['change_recall@1']
