@@ -10,11 +10,16 @@ def linear_probe(train_feats: torch.Tensor, train_labels: torch.Tensor, test_fea
                  seed: int = 0) -> float:
     """Linear probe: a :class:`LinearClsHead` trained with SGD + cosine lr on frozen, precomputed
     features (extracted once with the encoder in eval mode, so its BN statistics are not touched).
-    Returns the test top-1 accuracy (%).
+    Returns the test top-1 accuracy (%); the same for features scaled by any factor.
 
     Shape:
         - train_feats: (N, D); train_labels: (N,); test_feats: (M, D); test_labels: (M,).
     """
+    # one scale for all features, so that BatchNorm's eps (1e-5) stays negligible beside their
+    # variance: features of tiny variance (changes between nearly equal features) would
+    # otherwise reach the classifier shrunk and train it as at a smaller learning rate
+    scale = train_feats.float().pow(2).mean().sqrt().clamp_min(1e-30)
+    train_feats, test_feats = train_feats / scale, test_feats / scale
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):   # seeded init without touching the caller's RNG
         torch.manual_seed(seed)

@@ -49,6 +49,17 @@ def test_linear_probe_reaches_90_percent_on_raw_digit_pixels():
     assert acc >= 90.0
 
 
+def test_linear_probe_does_not_depend_on_the_features_scale():
+    """Features of variance far below BatchNorm's eps (differences of nearly equal features)
+    train the probe as well as the same features at unit scale."""
+    x, y = load_digits(return_X_y=True)
+    x, y = torch.tensor(x[:600], dtype=torch.float32), torch.tensor(y[:600])
+    x = (x - x.mean(0)) / 16
+    accs = [linear_probe(x[:450] * scale, y[:450], x[450:] * scale, y[450:], num_classes=10,
+                         epochs=20) for scale in (1.0, 1e-4)]
+    assert accs[0] > 80 and accs[1] == pytest.approx(accs[0], abs=0.7)   # 0.7: one test image
+
+
 def test_feature_extraction_bar_leads_with_its_label(capsys):
     cfg = Config.fromfile(osp.join(ROOT, DIGITS_CONFIGS['SimCLR']))
     cfg.val_dataloader.batch_size = 16
