@@ -198,9 +198,10 @@ def mean_std(values) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def fmt(values, digits=1) -> str:
+def fmt(values, digits=1, sign='') -> str:
+    """'mean ± std' of ``values``; ``sign='+'`` writes the sign of a positive mean too."""
     mean, std = mean_std(values)
-    return '–' if math.isnan(mean) else f'{mean:.{digits}f} ± {std:.{digits}f}'
+    return '–' if math.isnan(mean) else f'{mean:{sign}.{digits}f} ± {std:.{digits}f}'
 
 
 def evaluated(model, train_loader, test_loader, per_frame=None, **run) -> dict:
@@ -301,7 +302,7 @@ def results_table(results: dict[str, list[dict]]) -> str:
         reference = results.get(RANDOM_INIT[per_frame])
         gains = ['–'] * len(names)
         if not name.startswith('random init') and reference:
-            gains = [fmt([run[key] - ref[key] for run, ref in zip(runs, reference)])
+            gains = [fmt([run[key] - ref[key] for run, ref in zip(runs, reference)], sign='+')
                      for key in TABLE_METRICS]
         loss = '–' if not runs[0]['steps'] else \
             f'{fmt([r["loss"][0] for r in runs], 2)} → {fmt([r["loss"][1] for r in runs], 2)}'
