@@ -1,5 +1,6 @@
 """Pretrain with a config: python tools/train.py CONFIG [--work-dir D] [--resume [CKPT]] ..."""
 import argparse
+import gc
 import os
 import os.path as osp
 import sys
@@ -89,8 +90,7 @@ def main(argv=None):
     if torch.distributed.is_initialized():
         # gloo's worker threads must be joined before the interpreter exits, else the process
         # ends in std::terminate ("terminate called without an active exception"); the barrier
-        # keeps a rank from tearing its connections down while a slower one (rank 0, still
-        # writing the last checkpoint) is yet to arrive, which ends the same way
+        # keeps a rank from tearing its connections down while the other is still finishing
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
     return runner
@@ -124,5 +124,9 @@ if __name__ == '__main__':
     try:
         with exit_on_error():
             main()
+            # the runner (in reference cycles) holds the DDP wrapper, which holds the gloo process
+            # group: freed now, its threads are joined while the interpreter is whole; freed at
+            # interpreter shutdown, that can abort the process (pytorch/pytorch#179291)
+            gc.collect()
     except KeyboardInterrupt:
         sys.exit(INTERRUPTED)
