@@ -38,6 +38,13 @@ def frame_sequence_features(model, clips: torch.Tensor) -> torch.Tensor:
     return model(frames, mode='tensor').view(n, -1)
 
 
+def _unwrapped(model, per_frame: bool | None):
+    """The model without its DDP wrapper, and whether it is evaluated frame by frame (default:
+    its ``frame_level`` attribute)."""
+    model = model.module if is_model_wrapper(model) else model
+    return model, getattr(model, 'frame_level', False) if per_frame is None else per_frame
+
+
 @torch.no_grad()
 def extract_clip_features(model, dataloader, per_frame: bool | None = None
                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -50,9 +57,7 @@ def extract_clip_features(model, dataloader, per_frame: bool | None = None
         (N, D) float features (N, T * D with ``per_frame``), (N,) int64 labels and (N,) int64
         video indices.
     """
-    model = model.module if is_model_wrapper(model) else model
-    if per_frame is None:
-        per_frame = getattr(model, 'frame_level', False)
+    model, per_frame = _unwrapped(model, per_frame)
     was_training = model.training
     model.eval()
     feats, labels, videos = [], [], []
@@ -176,9 +181,7 @@ def evaluate_video(model, train_loader, test_loader, ks=RETRIEVAL_KS,
     video probe on each video's feature change over time (:func:`feature_change`:
     ``change_recall@k``, ``change_linear``). ``per_frame``: see :func:`extract_clip_features`
     (frame-level methods are evaluated frame by frame, as they were trained)."""
-    module = model.module if is_model_wrapper(model) else model
-    if per_frame is None:
-        per_frame = getattr(module, 'frame_level', False)
+    module, per_frame = _unwrapped(model, per_frame)
     train = extract_clip_features(model, train_loader, per_frame)
     test = extract_clip_features(model, test_loader, per_frame)
     num_classes = int(max(train[1].max(), test[1].max())) + 1
